@@ -1,0 +1,25 @@
+# shoplora: LoRA-tune an LLM on online-shopping concepts, from corpus to a base-vs-tuned table.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/model.smk"
+include: "workflow/rules/corpus.smk"
+include: "workflow/rules/generate.smk"
+include: "workflow/rules/curate.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True

@@ -1,0 +1,75 @@
+import re
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+# The library lives in src/; put it on the path so conda environments need no install of it.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from shoplora.config_check import ConfigError, check_config  # noqa: E402
+
+try:
+    check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+except ConfigError as err:
+    raise WorkflowError(str(err))
+validate(config, "../schemas/config.schema.yaml")
+
+SOURCES = list(config["corpus"]["sources"])
+PROVIDERS = list(config["generation"]["providers"])
+TASKS = list(config["eval_sets"])
+MODELS = ["base", "finetuned"]
+
+
+wildcard_constraints:
+    source="|".join(map(re.escape, SOURCES)) or "NONE",
+    provider="|".join(map(re.escape, PROVIDERS)) or "NONE",
+    task="|".join(map(re.escape, TASKS)),
+    model="base|finetuned",
+
+
+def corpus_source(wildcards):
+    return config["corpus"]["sources"][wildcards.source]
+
+
+def corpus_files(wildcards):
+    import glob
+
+    return sorted(glob.glob(corpus_source(wildcards)["path"]))
+
+
+def provider_section(wildcards):
+    return {**config["generation"]["providers"][wildcards.provider], "name": wildcards.provider}
+
+
+def local_model_if_needed(wildcards):
+    kind = config["generation"]["providers"][wildcards.provider]["kind"]
+    return "results/model/base" if kind == "local" else []
+
+
+def pt_adapter_if_enabled(wildcards):
+    return "results/train/pt/adapter" if config["train_pt"]["enabled"] else []
+
+
+def eval_set(wildcards):
+    return config["eval_sets"][wildcards.task]
+
+
+def loss_curve_inputs(wildcards):
+    states = {"sft": "results/train/sft/trainer_state.json"}
+    if config["train_pt"]["enabled"]:
+        states["pt"] = "results/train/pt/trainer_state.json"
+    return states
+
+
+def all_outputs():
+    return [
+        "results/metrics/summary.md",
+        "results/metrics/summary.csv",
+        "results/metrics/summary.json",
+        "results/curated/curation_report.json",
+        "results/report/loss_pt.png",
+        "results/report/loss_sft.png",
+        "results/report/scores.png",
+    ]

@@ -1,0 +1,21 @@
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+from shoplora.atomic import write_json, write_parquet  # noqa: E402
+from shoplora.sft_data import dataset_info, sft_rows, split_train_val  # noqa: E402
+from shoplora.smk import send_stderr_to_log  # noqa: E402
+
+send_stderr_to_log(snakemake)
+cfg = snakemake.params.datasets
+out = snakemake.output
+pt_train, pt_val = split_train_val(pd.read_parquet(snakemake.input.pt_corpus), cfg["pt_val_fraction"], cfg["seed"])
+tasks = [json.loads(line) for line in Path(snakemake.input.sft_tasks).read_text().splitlines() if line.strip()]
+sft_train, sft_val = split_train_val(sft_rows(tasks), cfg["sft_val_fraction"], cfg["seed"])
+for frame, path in ((pt_train, out.pt_train), (pt_val, out.pt_val), (sft_train, out.sft_train), (sft_val, out.sft_val)):
+    write_parquet(path, frame)
+print(f"PT {len(pt_train)}/{len(pt_val)}, SFT {len(sft_train)}/{len(sft_val)} (train/val)", file=sys.stderr)
+write_json(out.info, dataset_info({k: Path(getattr(out, k)).name for k in ("pt_train", "pt_val", "sft_train", "sft_val")}))

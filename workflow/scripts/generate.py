@@ -1,0 +1,54 @@
+import contextlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+from shoplora.atomic import atomic_path, write_json  # noqa: E402
+from shoplora.gen_prompts import build_requests  # noqa: E402
+from shoplora.llm_client import FatalProviderError, read_cache, run_requests  # noqa: E402
+from shoplora.local_server import llamafactory_api  # noqa: E402
+from shoplora.smk import send_stderr_to_log  # noqa: E402
+from shoplora.tasks import load_tasks  # noqa: E402
+
+log = send_stderr_to_log(snakemake)
+provider = dict(snakemake.params.provider)
+seeds = load_tasks(snakemake.input.seeds, "seed")
+template = Path(snakemake.input.prompt_template).read_text()
+requests = build_requests(provider, seeds, template, seed_rng=snakemake.params.seed)
+
+# The cache outlives the rule's output (Snakemake deletes outputs before a rerun), so a
+# rerun never pays twice for a response it already has.
+out_dir = Path(snakemake.output.raw).parent
+cache = out_dir / "cache" / "responses.jsonl"
+cache.parent.mkdir(parents=True, exist_ok=True)
+
+if provider["kind"] == "local":
+    server = llamafactory_api(snakemake.input.model, json.loads(
+        (Path(snakemake.input.model) / "shoplora_model.json").read_text())["template"],
+        workdir=out_dir / "cache", log=log)
+else:
+    server = contextlib.nullcontext(provider["base_url"])
+# Read inside the script, never passed through params, config or logs.
+api_key = os.environ.get(provider["api_key_env"]) if provider.get("api_key_env") else None
+
+try:
+    with server as base_url:
+        provider["base_url"] = base_url
+        stats = run_requests(provider, requests, cache, api_key=api_key)
+except FatalProviderError as err:
+    sys.exit(f"generate: {err}")
+
+wanted = {r["id"] for r in requests}
+latest = {}
+for record in read_cache(cache):
+    if record["id"] in wanted and (record["id"] not in latest or record["status"] == "success"):
+        latest[record["id"]] = record
+with atomic_path(snakemake.output.raw) as tmp, open(tmp, "w") as fh:
+    for r in requests:
+        if r["id"] in latest:
+            fh.write(json.dumps(latest[r["id"]], ensure_ascii=False) + "\n")
+stats.update(provider=provider["name"], model=provider["model"], requests=len(requests))
+write_json(snakemake.output.summary, stats)

@@ -1,0 +1,20 @@
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+from shoplora.lf_config import pt_yaml, sft_yaml  # noqa: E402
+from shoplora.smk import send_stderr_to_log  # noqa: E402
+from shoplora.training import run_training  # noqa: E402
+
+log = send_stderr_to_log(snakemake)
+inp, out = snakemake.input, snakemake.output
+template = json.loads((Path(inp.model) / "shoplora_model.json").read_text())["template"]
+run_dir = Path(out.state).parent / "run"
+dataset_dir = Path(inp.info).parent
+if snakemake.rule == "train_pt":
+    cfg = pt_yaml(snakemake.params.stage, inp.model, template, dataset_dir, run_dir)
+else:
+    cfg = sft_yaml(snakemake.params.stage, inp.model, template, dataset_dir, run_dir,
+                   pt_adapter=inp.pt_adapter or None)
+run_training(cfg, run_dir, out.config, out.state, out.adapter, threads=snakemake.threads, log=log)
