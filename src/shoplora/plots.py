@@ -4,11 +4,21 @@ import json
 from pathlib import Path
 
 
-def loss_curves(trainer_state_path, out_png, title, chosen_step=None):
+def _pyplot():
     import matplotlib
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # no display on cluster nodes
     import matplotlib.pyplot as plt
+    return plt
 
+
+def _save(plt, fig, out_png):
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=100)
+    plt.close(fig)
+
+
+def loss_curves(trainer_state_path, out_png, title, chosen_step=None):
+    plt = _pyplot()
     history = json.loads(Path(trainer_state_path).read_text()).get("log_history", [])
     train = [(e["step"], e["loss"]) for e in history if "loss" in e]
     val = [(e["step"], e["eval_loss"]) for e in history if "eval_loss" in e]
@@ -23,17 +33,13 @@ def loss_curves(trainer_state_path, out_png, title, chosen_step=None):
     ax.set_ylabel("loss")
     ax.set_title(title)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=100)
-    plt.close(fig)
+    _save(plt, fig, out_png)
 
 
 def score_bars(table, out_png):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
+    plt = _pyplot()
     rows = table[table["task_type"] != "macro-average"]
     x = np.arange(len(rows))
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -42,18 +48,12 @@ def score_bars(table, out_png):
     ax.set_xticks(x, rows["task_type"], rotation=20, ha="right")
     ax.set_ylabel("score")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=100)
-    plt.close(fig)
+    _save(plt, fig, out_png)
 
 
 def placeholder(out_png, message):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 2))
     ax.axis("off")
     ax.text(0.5, 0.5, message, ha="center", va="center")
-    fig.savefig(out_png, dpi=100)
-    plt.close(fig)
+    _save(plt, fig, out_png)
