@@ -47,3 +47,9 @@ def test_build_pt_corpus_accounts_for_every_row():
 def test_normalise_text():
     assert normalise_text("  a\u00a0 b\n\tc ") == "a b c"
     assert normalise_text(float("nan")) is None
+
+
+def test_empty_rows_are_named_by_source_row():
+    frame = pd.DataFrame({"source": "r", "text": ["a long enough text", "", "another long text"]})
+    _, dropped, _ = build_pt_corpus([frame], min_chars=5)
+    assert dropped["id"].tolist() == ["r:row1"]

@@ -92,10 +92,12 @@ def build_pt_corpus(frames, min_chars=1):
     rows_in, rows_kept = {}, {}
     for frame in frames:
         for source, raw in zip(frame["source"], frame["text"]):
-            rows_in[source] = rows_in.get(source, 0) + 1
+            row = rows_in.get(source, 0)
+            rows_in[source] = row + 1
             text = normalise_text(raw)
             if not text or len(text.strip(" |:;-,.")) < min_chars:
-                drops.drop(f"{source}:{len(kept) + len(drops.rows)}", source, "empty_text")
+                # No text to hash: the drop record names the row within its source.
+                drops.drop(f"{source}:row{row}", source, "empty_text")
                 continue
             tid = text_id(text)
             if tid in seen:
