@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from shoplora.tasks import TaskFormatError, answer_text, count_options, invalid_reason, load_tasks, task_id
+from shoplora.tasks import TaskFormatError, answer_text, invalid_reason, load_tasks, task_id
 
 from conftest import REPO
 
@@ -81,4 +81,3 @@ def test_answer_text_is_always_a_string():
     assert answer_text([3, 1, 2]) == "3,1,2"
     assert json.loads(answer_text(["Nike", "boots"])) == ["Nike", "boots"]
     assert answer_text("hello") == "hello"
-    assert count_options("x\n0. a\n1) b\n 2. c") == 3

@@ -24,7 +24,7 @@ def curate(task_lists, eval_tasks, cfg, progress=sys.stderr):
     threshold = cfg["near_duplicate_threshold"]
     check_contamination = cfg.get("decontaminate", True)
     drops = DropLog()
-    kept, seen = [], {}
+    kept, kept_pool, seen = [], [], {}
     rows_in, rows_kept = Counter(), Counter()
     contaminated = Counter()
     eval_pool = [(t["id"], str(t[field])) for t in eval_tasks]
@@ -48,12 +48,13 @@ def curate(task_lists, eval_tasks, cfg, progress=sys.stderr):
                 drops.drop(task["id"], source, "contaminated", duplicate_of=hit[0], score=hit[1])
                 contaminated[eval_type[hit[0]]] += 1
                 continue
-        hit = best_match(text, [(t["id"], str(t[field])) for t in kept], threshold)
+        hit = best_match(text, kept_pool, threshold)
         if hit:
             drops.drop(task["id"], source, "near_duplicate", duplicate_of=hit[0], score=hit[1])
             continue
         seen[key] = task["id"]
         kept.append(task)
+        kept_pool.append((task["id"], text))
         rows_kept[source] += 1
         if n % 25 == 0:
             print(f"curate: {n}/{len(ordered)} checked, {len(kept)} kept", file=progress, flush=True)

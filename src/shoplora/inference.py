@@ -1,6 +1,5 @@
 """infer: batched greedy generation with prompts encoded by LLaMA-Factory's own template."""
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -27,9 +26,10 @@ def encode_prompt(template, tokenizer, prompt):
 
 def check_template(model_dir, template_name):
     """Stop when the model was trained with a different template than inference uses."""
-    meta = Path(model_dir) / "shoplora_model.json"
-    if meta.exists():
-        recorded = json.loads(meta.read_text()).get("template")
+    from .model_prep import MODEL_META, read_model_meta
+
+    if (Path(model_dir) / MODEL_META).exists():
+        recorded = read_model_meta(model_dir).get("template")
         if recorded and recorded != template_name:
             raise TemplateMismatchError(f"{model_dir} was trained with template '{recorded}' but "
                                         f"inference is configured with '{template_name}'")

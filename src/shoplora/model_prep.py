@@ -8,8 +8,20 @@ from pathlib import Path
 from .atomic import atomic_dir
 
 
+MODEL_META = "shoplora_model.json"
+
+
 class ModelSourceError(ValueError):
     pass
+
+
+def read_model_meta(model_dir):
+    """What shoplora recorded with a model folder: its origin and chat template."""
+    return json.loads((Path(model_dir) / MODEL_META).read_text())
+
+
+def write_model_meta(model_dir, meta):
+    (Path(model_dir) / MODEL_META).write_text(json.dumps(meta, indent=2) + "\n")
 
 
 def gguf_location(package, filename=None):
@@ -74,4 +86,4 @@ def prepare_base_model(cfg, dest):
         else:
             raise ModelSourceError(f"base_model.kind: unknown kind {kind!r}")
         origin["template"] = cfg["template"]
-        (Path(tmp) / "shoplora_model.json").write_text(json.dumps(origin, indent=2) + "\n")
+        write_model_meta(tmp, origin)

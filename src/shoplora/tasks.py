@@ -92,11 +92,6 @@ def load_tasks(path, source, strict=True):
     return records
 
 
-def count_options(prompt):
-    """Number of numbered options ("0. …", "1) …") listed in a prompt."""
-    return len(_OPTION_LINE.findall(prompt or ""))
-
-
 def _option_numbers(prompt):
     return [int(n) for n in _OPTION_LINE.findall(prompt or "")]
 

@@ -12,6 +12,7 @@ import yaml
 from .atomic import atomic_dir, atomic_path, write_text
 from .checkpoints import complete_checkpoints
 from .lf_config import export_yaml
+from .model_prep import read_model_meta, write_model_meta
 
 DONE_MARKER = "shoplora_done.json"
 CONFIG_COPY = "shoplora_config.yaml"
@@ -71,7 +72,7 @@ def run_training(cfg, run_dir, yaml_out, state_out, adapter_out, threads=None, l
 
 def merge_adapter(model_dir, adapter_dir, export_dir, yaml_out, merge_cfg, chosen=None, log=sys.stderr):
     """Merge base + adapter with `llamafactory-cli export`; record the template with the model."""
-    meta = json.loads((Path(model_dir) / "shoplora_model.json").read_text())
+    meta = read_model_meta(model_dir)
     with atomic_dir(export_dir) as tmp:
         cfg = export_yaml(model_dir, adapter_dir, meta["template"], tmp, merge_cfg.get("export_size", 5))
         text = yaml.safe_dump(cfg, sort_keys=True)
@@ -84,4 +85,4 @@ def merge_adapter(model_dir, adapter_dir, export_dir, yaml_out, merge_cfg, chose
         finally:
             run_yaml.unlink(missing_ok=True)
         meta.update(adapter=str(adapter_dir), chosen_checkpoint=chosen)
-        (Path(tmp) / "shoplora_model.json").write_text(json.dumps(meta, indent=2) + "\n")
+        write_model_meta(tmp, meta)

@@ -1,7 +1,6 @@
 import contextlib
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from shoplora.atomic import atomic_path, write_json  # noqa: E402
 from shoplora.gen_prompts import build_requests  # noqa: E402
 from shoplora.llm_client import FatalProviderError, read_cache, run_requests  # noqa: E402
 from shoplora.local_server import llamafactory_api  # noqa: E402
+from shoplora.model_prep import read_model_meta  # noqa: E402
 from shoplora.smk import send_stderr_to_log  # noqa: E402
 from shoplora.tasks import load_tasks  # noqa: E402
 
@@ -26,9 +26,8 @@ cache = out_dir / "cache" / "responses.jsonl"
 cache.parent.mkdir(parents=True, exist_ok=True)
 
 if provider["kind"] == "local":
-    server = llamafactory_api(snakemake.input.model, json.loads(
-        (Path(snakemake.input.model) / "shoplora_model.json").read_text())["template"],
-        workdir=out_dir / "cache", log=log)
+    server = llamafactory_api(snakemake.input.model, read_model_meta(snakemake.input.model)["template"],
+                              workdir=out_dir / "cache", log=log)
 else:
     server = contextlib.nullcontext(provider["base_url"])
 # Read inside the script, never passed through params, config or logs.

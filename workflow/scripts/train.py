@@ -1,15 +1,15 @@
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 from shoplora.lf_config import pt_yaml, sft_yaml  # noqa: E402
+from shoplora.model_prep import read_model_meta  # noqa: E402
 from shoplora.smk import send_stderr_to_log  # noqa: E402
 from shoplora.training import run_training  # noqa: E402
 
 log = send_stderr_to_log(snakemake)
 inp, out = snakemake.input, snakemake.output
-template = json.loads((Path(inp.model) / "shoplora_model.json").read_text())["template"]
+template = read_model_meta(inp.model)["template"]
 run_dir = Path(out.state).parent / "run"
 dataset_dir = Path(inp.info).parent
 if snakemake.rule == "train_pt":
