@@ -39,6 +39,8 @@ def test_every_schema_key_has_description_and_is_documented():
     (lambda c: c.update(seed_tasks="resources/seed/missing.jsonl"),
      "config key seed_tasks: file not found: resources/seed/missing.jsonl"),
     (lambda c: c["train_sft"].update(lora_rank=0), "config key train_sft.lora_rank: 0 is less than the minimum of 1"),
+    (lambda c: c["curate"].update(tokenizer="unicode"),
+     "config key curate.tokenizer: 'unicode' needs curate.scorer 'rouge-score'"),
     (lambda c: c.update(unknown_section={}), "Additional properties are not allowed ('unknown_section'"),
 ])
 def test_bad_config_names_the_key(mutate, message):

@@ -2,7 +2,7 @@ import pytest
 from rouge import Rouge
 
 from shoplora.curate import curate
-from shoplora.rouge_l import rouge_l_f
+from shoplora.rouge_l import rouge_package_f as rouge_l_f
 from shoplora.tasks import task_id
 
 CFG = {"near_duplicate_threshold": 0.7, "compare_field": "input_field", "decontaminate": True}

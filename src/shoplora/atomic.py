@@ -55,6 +55,11 @@ def write_parquet(path, frame):
         frame.to_parquet(tmp, index=False)
 
 
+def write_csv(path, frame):
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+
+
 def write_text(path, text):
     with atomic_path(path) as tmp:
         tmp.write_text(text)

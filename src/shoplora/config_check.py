@@ -41,6 +41,10 @@ def missing_files(config, base_dir="."):
     for name, provider in config.get("generation", {}).get("providers", {}).items():
         if provider.get("kind") == "openai" and not provider.get("base_url"):
             problems.append(f"config key generation.providers.{name}.base_url: required for kind openai")
+    curate = config.get("curate", {})
+    if curate.get("tokenizer", "default") != "default" and curate.get("scorer", "rouge") != "rouge-score":
+        problems.append("config key curate.tokenizer: 'unicode' needs curate.scorer 'rouge-score' "
+                        "(the rouge package splits on spaces)")
     return problems
 
 

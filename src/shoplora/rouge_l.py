@@ -1,24 +1,24 @@
-"""ROUGE-L as the study computed it: the `rouge` package's rouge-l F between two texts.
+"""The reference scorers, called through their own libraries, and the study's quadratic loop.
 
-A later stage replaces the pairwise loop with an exact, faster scorer; this module is the
-reference behaviour it must reproduce.
+Only tests and benchmarks use this module: `curate` uses the exact fast scorers in
+`rouge_exact` / `near_dup`, which must take the same decisions.
 """
 
 import sys
 
 from rouge import Rouge
+from rouge_score.rouge_scorer import RougeScorer
 
 _ROUGE = Rouge(metrics=["rouge-l"])
+_ROUGE_SCORE = RougeScorer(["rougeL"], use_stemmer=False)
 
 
-def rouge_l_f(kept, candidate):
-    """`Rouge().get_scores(kept, candidate)[0]['rouge-l']['f']`; 0.0 where the package cannot score.
+def rouge_package_f(kept, candidate):
+    """`Rouge().get_scores(kept, candidate)[0]['rouge-l']['f']`; 0.0 where the package raises.
 
-    The package raises on texts without words and recurses once per word, so very long
-    texts need a deeper recursion limit.
+    The package raises ValueError on a text without any sentence and recurses once per word of
+    the longest sentence, so long sentences need a deeper recursion limit.
     """
-    if not kept.strip(" .") or not candidate.strip(" ."):
-        return 0.0
     needed = 4 * max(len(kept.split()), len(candidate.split())) + 1000
     if sys.getrecursionlimit() < needed:
         sys.setrecursionlimit(needed)
@@ -28,10 +28,29 @@ def rouge_l_f(kept, candidate):
         return 0.0
 
 
-def best_match(candidate, pool, threshold):
-    """First text in `pool` ((id, text) pairs) scoring strictly above `threshold`, else None."""
-    for other_id, text in pool:
-        score = rouge_l_f(text, candidate)
-        if score > threshold:
-            return other_id, score
-    return None
+def rouge_score_f(kept, candidate):
+    """rouge-score's ROUGE-L F as Self-Instruct calls it (target = new task, prediction = kept)."""
+    return _ROUGE_SCORE.score(candidate, kept)["rougeL"].fmeasure
+
+
+REFERENCE = {"rouge": rouge_package_f, "rouge-score": rouge_score_f}
+
+
+def study_loop(texts, threshold, scorer="rouge"):
+    """The study's greedy dedup: score each text against every kept one, in order.
+
+    Returns a list with, per text, None (kept) or (index of the first kept match, score).
+    """
+    score = REFERENCE[scorer]
+    kept, decisions = [], []
+    for text in texts:
+        hit = None
+        for index in kept:
+            s = score(texts[index], text)
+            if s > threshold:
+                hit = (index, s)
+                break
+        decisions.append(hit)
+        if hit is None:
+            kept.append(len(decisions) - 1)
+    return decisions

@@ -6,6 +6,11 @@ rule curate_sft:
     output:
         tasks="results/curated/sft_tasks.jsonl",
         dropped="results/curated/dropped.parquet",
+        dropped_table=report(
+            "results/curated/dropped.csv",
+            category="Data",
+            caption="../report/dropped.rst",
+        ),
         report=report(
             "results/curated/curation_report.json",
             category="Data",

@@ -3,7 +3,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
-from shoplora.atomic import write_json, write_jsonl, write_parquet  # noqa: E402
+from shoplora.atomic import write_csv, write_json, write_jsonl, write_parquet  # noqa: E402
 from shoplora.curate import curate  # noqa: E402
 from shoplora.smk import send_stderr_to_log  # noqa: E402
 from shoplora.tasks import load_tasks  # noqa: E402
@@ -19,4 +19,5 @@ kept, dropped, report = curate([seeds, *generated], eval_tasks, snakemake.params
 print(json.dumps(report["total"]), file=sys.stderr)
 write_jsonl(snakemake.output.tasks, kept)
 write_parquet(snakemake.output.dropped, dropped)
+write_csv(snakemake.output.dropped_table, dropped)
 write_json(snakemake.output.report, report)

@@ -1,0 +1,81 @@
+"""ROUGE-L near-duplicate removal: the study's loop against shoplora's exact fast search.
+
+1. On a subset small enough for the study's loop (the `rouge` package, every new task scored
+   against every kept one) both run; their keep/drop decisions are asserted identical and
+   the speed ratio printed (goal >= 100x).
+2. shoplora alone on 100,000 tasks (goal <= 60 s on 2 cores), peak memory printed.
+
+Usage: bench/bench_dedup.py [--subset 250] [--n 100000] [--scorer rouge]
+"""
+
+import argparse
+import io
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from shopping_prompts import shopping_prompts  # noqa: E402
+from shoplora.curate import curate  # noqa: E402
+from shoplora.rouge_l import study_loop  # noqa: E402
+
+THRESHOLD = 0.7
+
+
+def as_tasks(prompts):
+    return [{"id": str(i), "input_field": p, "output_field": "x", "task_type": "generation", "source": "bench"}
+            for i, p in enumerate(prompts)]
+
+
+def fast_decisions(prompts, scorer):
+    cfg = {"near_duplicate_threshold": THRESHOLD, "scorer": scorer, "decontaminate": False}
+    started = time.perf_counter()
+    kept, dropped, report = curate([as_tasks(prompts)], [], cfg, progress=io.StringIO())
+    seconds = time.perf_counter() - started
+    return {t["id"] for t in kept}, dropped, report, seconds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subset", type=int, default=250, help="tasks for the head-to-head run")
+    parser.add_argument("--n", type=int, default=100_000, help="tasks for the scale run")
+    parser.add_argument("--scorer", default="rouge", choices=["rouge", "rouge-score"])
+    args = parser.parse_args()
+
+    prompts = shopping_prompts(max(args.subset, args.n), seed=0)
+    print(f"prompts: median {statistics.median(len(p.split()) for p in prompts[:5000])} words")
+
+    subset = prompts[:args.subset]
+    started = time.perf_counter()
+    reference = study_loop(subset, THRESHOLD, args.scorer)
+    study_seconds = time.perf_counter() - started
+    kept_ids, dropped, _, fast_seconds = fast_decisions(subset, args.scorer)
+    reasons = dict(zip(dropped["id"], dropped["reason"]))
+    for i, decision in enumerate(reference):
+        if decision is None:
+            assert str(i) in kept_ids, f"task {i}: the study keeps it, shoplora drops it ({reasons.get(str(i))})"
+        else:
+            assert str(i) not in kept_ids, f"task {i}: the study drops it, shoplora keeps it"
+    print(f"head-to-head on {len(subset)} tasks ({args.scorer}): study loop {study_seconds:.2f} s, "
+          f"shoplora {fast_seconds:.3f} s, identical decisions ({len(kept_ids)} kept)")
+    ratio = study_seconds / fast_seconds
+    print(f"speed ratio {ratio:.0f}x (goal >= 100x): {'MET' if ratio >= 100 else 'MISSED'}")
+
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kept_ids, _, report, seconds = fast_decisions(prompts[:args.n], args.scorer)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"scale: {args.n} tasks in {seconds:.1f} s, {len(kept_ids)} kept, reasons {report['total']['reasons']}, "
+          f"{report['pairs_scored_exactly']} pairs scored exactly; peak RSS {peak_mb:.0f} MiB "
+          f"(before {rss_before / 1024:.0f} MiB)")
+    goal = 60 * args.n / 100_000
+    print(f"scale time {seconds:.1f} s (goal <= {goal:.0f} s for {args.n} tasks): "
+          f"{'MET' if seconds <= goal else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
