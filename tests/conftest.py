@@ -57,3 +57,19 @@ def tiny_model_dir(tmp_path_factory):
 
 def read_jsonl(path):
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture
+def fake_openai():
+    """Start fault-injecting OpenAI-compatible servers on 127.0.0.1; all stopped afterwards."""
+    from shoplora.fake_openai import FakeOpenAI
+
+    servers = []
+
+    def start(script=(), **kw):
+        srv = FakeOpenAI(script, **kw).start()
+        servers.append(srv)
+        return srv
+    yield start
+    for srv in servers:
+        srv.shutdown()

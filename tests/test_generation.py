@@ -1,67 +1,22 @@
 """Generation against a real HTTP server on 127.0.0.1 that can inject faults."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
+
+from shoplora.fake_openai import COMPLETION
 
 from shoplora.gen_parse import parse_responses
 from shoplora.gen_prompts import build_requests, render_prompt, sample_combinations
 from shoplora.llm_client import FatalProviderError, read_cache, retry_after_seconds, run_requests
 
-GOOD_TEXT = ("task_type: multiple-choice\ninput_field: Which is a fruit?\\n0. apple\\n1. chair\noutput_field: 0\n"
-             "###\ntask_type: ranking\ninput_field: Rank\\n1. a\\n2. b\noutput_field: [2, 1]\n"
-             "###\ntask_type: generation\ninput_field: Describe a mug.\noutput_field: \"A mug holds coffee.\"")
-
-
-class FaultServer(ThreadingHTTPServer):
-    def __init__(self, script):
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.script = list(script)  # one action per request, then 200s
-        self.seen = []
-        self.lock = threading.Lock()
-
-
-class Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        with self.server.lock:
-            self.server.seen.append((body, self.headers.get("Authorization")))
-            action = self.server.script.pop(0) if self.server.script else "ok"
-        if action == "ok":
-            payload = json.dumps({"choices": [{"message": {"content": GOOD_TEXT}, "finish_reason": "stop"}],
-                                  "usage": {"prompt_tokens": 10, "completion_tokens": 20}}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-            return
-        status, headers = action
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"{}")
+GOOD_TEXT = COMPLETION.format(tag="t")
 
 
 @pytest.fixture
-def server_factory():
-    servers = []
-
+def server_factory(fake_openai):
     def start(script=()):
-        srv = FaultServer(script)
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-        servers.append(srv)
-        return srv, f"http://127.0.0.1:{srv.server_address[1]}/v1"
-    yield start
-    for srv in servers:
-        srv.shutdown()
+        srv = fake_openai(script)
+        return srv, srv.base_url
+    return start
 
 
 def provider(base_url, **kw):
@@ -97,13 +52,13 @@ def test_requests_are_sent_resumed_and_never_bought_twice(tmp_path, server_facto
     stats = run_requests(prov, requests, cache, api_key="sk-test-123")
     assert stats["success"] == 3 and stats["retries"] == 2
     assert stats["errors"] == {"http_429": 1, "http_503": 1}
-    assert all(auth == "Bearer sk-test-123" for _, auth in srv.seen)
-    served = len(srv.seen)
+    assert all(auth == "Bearer sk-test-123" for _, auth in srv.received)
+    served = len(srv.received)
     # A torn last line (killed writer) is ignored; a rerun sends nothing already successful.
     with open(cache, "a") as fh:
         fh.write('{"id": "torn", "stat')
     stats = run_requests(prov, requests, cache, api_key="sk-test-123")
-    assert stats["todo"] == 0 and len(srv.seen) == served
+    assert stats["todo"] == 0 and len(srv.received) == served
     records = read_cache(cache)
     assert sorted(r["id"] for r in records if r["status"] == "success") == sorted(r["id"] for r in requests)
 
@@ -113,7 +68,7 @@ def test_401_fails_fast_naming_the_variable(tmp_path, server_factory):
     prov = provider(url, num_requests=1)
     with pytest.raises(FatalProviderError, match="check the variable SHOPLORA_TEST_KEY"):
         run_requests(prov, build_requests(prov, SEEDS, "{examples} {k} {n}"), tmp_path / "c.jsonl", api_key="x")
-    assert len(srv.seen) == 1
+    assert len(srv.received) == 1
 
 
 def test_retry_after_parsing():

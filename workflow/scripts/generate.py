@@ -7,7 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 from shoplora.atomic import atomic_path, write_json  # noqa: E402
 from shoplora.gen_prompts import build_requests  # noqa: E402
-from shoplora.llm_client import FatalProviderError, read_cache, run_requests  # noqa: E402
+from shoplora.llm_client import FatalProviderError, Interrupted, final_records, read_cache, run_requests  # noqa: E402
 from shoplora.local_server import llamafactory_api  # noqa: E402
 from shoplora.model_prep import read_model_meta  # noqa: E402
 from shoplora.smk import send_stderr_to_log  # noqa: E402
@@ -37,17 +37,12 @@ try:
     with server as base_url:
         provider["base_url"] = base_url
         stats = run_requests(provider, requests, cache, api_key=api_key)
-except FatalProviderError as err:
+except (FatalProviderError, Interrupted) as err:
+    print(f"generate: {err}\n{json.dumps(err.stats)}", file=sys.stderr)
     sys.exit(f"generate: {err}")
 
-wanted = {r["id"] for r in requests}
-latest = {}
-for record in read_cache(cache):
-    if record["id"] in wanted and (record["id"] not in latest or record["status"] == "success"):
-        latest[record["id"]] = record
 with atomic_path(snakemake.output.raw) as tmp, open(tmp, "w") as fh:
-    for r in requests:
-        if r["id"] in latest:
-            fh.write(json.dumps(latest[r["id"]], ensure_ascii=False) + "\n")
+    for record in final_records(read_cache(cache), requests):
+        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
 stats.update(provider=provider["name"], model=provider["model"], requests=len(requests))
 write_json(snakemake.output.summary, stats)
