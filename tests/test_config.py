@@ -22,12 +22,19 @@ def test_every_schema_key_has_description_and_is_documented():
 
     def walk(node, path):
         for key, sub in (node.get("properties") or {}).items():
-            sub = schema["$defs"]["lora_stage"] if "$ref" in sub and "lora_stage" in sub["$ref"] else sub
+            if "$ref" in sub:  # a shared definition: check its keys in this place too
+                sub = {**schema["$defs"][sub["$ref"].rsplit("/", 1)[1]], **sub,
+                       "properties": {**schema["$defs"][sub["$ref"].rsplit("/", 1)[1]].get("properties", {}),
+                                      **sub.get("properties", {})}}
             assert "description" in sub or "description" in node["properties"][key], f"{path}{key}"
             assert re.search(rf"`[\w.*]*\b{re.escape(key)}`", readme), f"config/README.md does not document {path}{key}"
             walk(sub, f"{path}{key}.")
-            if isinstance(sub.get("additionalProperties"), dict):
-                walk(sub["additionalProperties"], f"{path}{key}.*.")
+            extra = sub.get("additionalProperties")
+            if isinstance(extra, dict):
+                if "$ref" in extra:
+                    defn = schema["$defs"][extra["$ref"].rsplit("/", 1)[1]]
+                    extra = {**extra, "properties": {**defn.get("properties", {}), **extra.get("properties", {})}}
+                walk(extra, f"{path}{key}.*.")
     walk(schema, "")
 
 

@@ -1,13 +1,13 @@
 import pandas as pd
 import pytest
 
-from shoplora.corpus import SourceError, build_pt_corpus, load_file_source, normalise_text
+from shoplora.corpus import SourceError, build_pt_corpus, load_corpus_source, normalise_text
 
 from conftest import REPO
 
 
 def test_file_sources_render_the_template():
-    rows = load_file_source("products", {"path": "resources/corpus/products.jsonl",
+    rows = load_corpus_source("products", {"path": "resources/corpus/products.jsonl",
                                          "text_template": "{title} by {brand}"}, base_dir=REPO)
     assert len(rows) == 56
     assert rows.loc[0, "text"] == "Trailmate 40L Hiking Backpack by Northpeak"
@@ -16,20 +16,20 @@ def test_file_sources_render_the_template():
 
 def test_csv_source_and_max_rows_sample_is_deterministic():
     spec = {"path": "resources/corpus/reviews.csv", "text_template": "{review_text}", "max_rows": 10, "seed": 3}
-    a = load_file_source("reviews", spec, base_dir=REPO)
-    b = load_file_source("reviews", spec, base_dir=REPO)
+    a = load_corpus_source("reviews", spec, base_dir=REPO)
+    b = load_corpus_source("reviews", spec, base_dir=REPO)
     assert len(a) == 10 and a["text"].tolist() == b["text"].tolist()
 
 
 def test_missing_template_field_names_file_and_field():
     with pytest.raises(SourceError, match=r"products.jsonl: field 'price' named in the text template"):
-        load_file_source("products", {"path": "resources/corpus/products.jsonl",
+        load_corpus_source("products", {"path": "resources/corpus/products.jsonl",
                                       "text_template": "{title} costs {price}"}, base_dir=REPO)
 
 
 def test_no_matching_file_is_an_error():
     with pytest.raises(SourceError, match="no file matches"):
-        load_file_source("x", {"path": "resources/corpus/nothing*.jsonl", "text_template": "{a}"}, base_dir=REPO)
+        load_corpus_source("x", {"path": "resources/corpus/nothing*.jsonl", "text_template": "{a}"}, base_dir=REPO)
 
 
 def test_build_pt_corpus_accounts_for_every_row():

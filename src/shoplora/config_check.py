@@ -31,9 +31,11 @@ def missing_files(config, base_dir="."):
     for key, path in wanted:
         if path and not (base / path).exists():
             problems.append(f"config key {key}: file not found: {path}")
-    for name, src in config.get("corpus", {}).get("sources", {}).items():
-        if src.get("kind") == "file" and not glob.glob(str(base / src["path"])):
-            problems.append(f"config key corpus.sources.{name}.path: no file matches {src['path']}")
+    sources = [(f"corpus.sources.{n}", s) for n, s in config.get("corpus", {}).get("sources", {}).items()]
+    sources += [(f"task_sets.{n}", s) for n, s in config.get("task_sets", {}).items()]
+    for key, src in sources:
+        if src.get("kind", "file") == "file" and src.get("path") and not glob.glob(str(base / src["path"])):
+            problems.append(f"config key {key}.path: no file matches {src['path']}")
     model = config.get("base_model", {})
     required = {"gguf_package": "package", "hf": "hf_id", "path": "path"}.get(model.get("kind"))
     if required and not model.get(required):

@@ -1,35 +1,14 @@
 """Corpus sources (download_corpus) and the post-pretraining corpus (build_pt_corpus)."""
 
-import glob
 import hashlib
 import re
 import string
 import unicodedata
-from pathlib import Path
 
 import pandas as pd
 
 from .accounting import DropLog
-
-
-class SourceError(ValueError):
-    """A corpus source that cannot be read; the message names file, row and field."""
-
-
-def read_table(path):
-    """Read JSONL, JSON, parquet or CSV into a DataFrame by file extension."""
-    path = Path(path)
-    suffixes = "".join(path.suffixes[-2:]) if path.suffix == ".gz" else path.suffix
-    if suffixes.startswith(".jsonl") or suffixes.startswith(".json"):
-        try:
-            return pd.read_json(path, lines=suffixes.startswith(".jsonl"))
-        except ValueError as err:
-            raise SourceError(f"{path}: not valid JSON lines ({err})") from None
-    if suffixes.startswith(".parquet"):
-        return pd.read_parquet(path)
-    if suffixes.startswith(".csv"):
-        return pd.read_csv(path, keep_default_na=False, dtype=str)
-    raise SourceError(f"{path}: unsupported file type {suffixes!r} (use .jsonl, .json, .parquet or .csv)")
+from .sources import SourceError, keep_languages, load_rows
 
 
 def template_fields(template):
@@ -43,32 +22,35 @@ def render_texts(frame, template, path):
             raise SourceError(f"{path}: field '{field}' named in the text template is not a column "
                               f"(columns: {', '.join(map(str, frame.columns))})")
     rows = frame.to_dict("records")
-    return [template.format_map({k: ("" if _is_missing(v) else v) for k, v in row.items()})
-            for row in rows]
+    return [template.format_map({k: _as_text(v) for k, v in row.items()}) for row in rows]
 
 
 def _is_missing(value):
     return value is None or (isinstance(value, float) and value != value)
 
 
-def load_file_source(name, spec, base_dir="."):
-    """Rows of one `file` corpus source: columns id, source, text (text may be empty)."""
-    pattern = str(Path(base_dir) / spec["path"])
-    paths = sorted(glob.glob(pattern))
-    if not paths:
-        raise SourceError(f"corpus source '{name}': no file matches {spec['path']}")
+def _as_text(value):
+    # Hub metadata keeps features and descriptions as lists: join them rather than print a repr.
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return " ".join(str(_as_text(v)) for v in value)
+    return "" if _is_missing(value) else value
+
+
+def load_corpus_source(name, spec, base_dir=".", cache_dir="results/downloads"):
+    """Rows of one corpus source (any kind): columns row, source, text (text may be empty)."""
     frames = []
-    for path in paths:
-        frame = read_table(path)
-        texts = render_texts(frame, spec["text_template"], path)
-        frames.append(pd.DataFrame({"text": texts}))
-    out = pd.concat(frames, ignore_index=True)
-    max_rows = spec.get("max_rows")
-    if max_rows and len(out) > max_rows:
-        out = out.sample(n=max_rows, random_state=spec.get("seed", 0)).sort_index()
+    for origin, frame in load_rows(name, spec, base_dir, cache_dir):
+        texts = render_texts(frame, spec["text_template"], origin)
+        keep = keep_languages(frame, texts, spec)
+        frames.append(pd.DataFrame({"text": [t for t, k in zip(texts, keep) if k]}))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"text": []})
     out.insert(0, "source", name)
     out.insert(0, "row", range(len(out)))
-    return out.reset_index(drop=True)
+    return out
 
 
 _SPACES = re.compile(r"\s+")

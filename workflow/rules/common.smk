@@ -19,12 +19,14 @@ validate(config, "../schemas/config.schema.yaml")
 SOURCES = list(config["corpus"]["sources"])
 PROVIDERS = list(config["generation"]["providers"])
 TASKS = list(config["eval_sets"])
+TASK_SETS = list(config.get("task_sets", {}))
 MODELS = ["base", "finetuned"]
 
 
 wildcard_constraints:
     source="|".join(map(re.escape, SOURCES)) or "NONE",
     provider="|".join(map(re.escape, PROVIDERS)) or "NONE",
+    task_set="|".join(map(re.escape, TASK_SETS)) or "NONE",
     task="|".join(map(re.escape, TASKS)),
     model="base|finetuned",
 
@@ -33,10 +35,23 @@ def corpus_source(wildcards):
     return config["corpus"]["sources"][wildcards.source]
 
 
-def corpus_files(wildcards):
+def local_files(spec):
+    """A `file` source's files are inputs (edits re-run it); url and hf sources have none."""
     import glob
 
-    return sorted(glob.glob(corpus_source(wildcards)["path"]))
+    return sorted(glob.glob(spec["path"])) if spec.get("kind", "file") == "file" else []
+
+
+def corpus_files(wildcards):
+    return local_files(corpus_source(wildcards))
+
+
+def task_set_section(wildcards):
+    return config["task_sets"][wildcards.task_set]
+
+
+def task_set_files(wildcards):
+    return local_files(task_set_section(wildcards))
 
 
 def provider_section(wildcards):

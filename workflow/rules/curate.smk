@@ -1,6 +1,7 @@
 rule curate_sft:
     input:
         seeds=config["seed_tasks"],
+        task_sets=expand("results/task_sets/{task_set}.jsonl", task_set=TASK_SETS),
         generated=expand("results/generated/{provider}/tasks.jsonl", provider=PROVIDERS),
         eval_sets=list(config["eval_sets"].values()),
     output:
@@ -46,3 +47,18 @@ rule build_datasets:
         "../../envs/data.yaml"
     script:
         "../scripts/build_datasets.py"
+
+
+rule download_task_set:
+    input:
+        files=task_set_files,
+    output:
+        tasks="results/task_sets/{task_set}.jsonl",
+    params:
+        task_set=task_set_section,
+    log:
+        "logs/download_task_set/{task_set}.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/download_task_set.py"

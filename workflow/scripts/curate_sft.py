@@ -8,14 +8,20 @@ from shoplora.curate import curate  # noqa: E402
 from shoplora.smk import send_stderr_to_log  # noqa: E402
 from shoplora.tasks import load_tasks  # noqa: E402
 
+
+
+def read_records(path):
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
 send_stderr_to_log(snakemake)
 seeds = load_tasks(snakemake.input.seeds, "seed")
-# Generated tasks were checked by parse_generated; read them as they are so that invalid
-# ones become drop records here rather than errors.
-generated = [[json.loads(line) for line in Path(p).read_text().splitlines() if line.strip()]
-             for p in snakemake.input.generated]
+# Task sets and generated tasks are read as they are so that invalid ones become drop records
+# here rather than errors. Greedy order: seeds, task sets, providers, each in config order.
+task_sets = [read_records(p) for p in snakemake.input.task_sets]
+generated = [read_records(p) for p in snakemake.input.generated]
 eval_tasks = [t for p in snakemake.input.eval_sets for t in load_tasks(p, f"eval:{Path(p).stem}")]
-kept, dropped, report = curate([seeds, *generated], eval_tasks, snakemake.params.curate)
+kept, dropped, report = curate([seeds, *task_sets, *generated], eval_tasks, snakemake.params.curate)
 print(json.dumps(report["total"]), file=sys.stderr)
 write_jsonl(snakemake.output.tasks, kept)
 write_parquet(snakemake.output.dropped, dropped)
