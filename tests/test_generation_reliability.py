@@ -118,15 +118,20 @@ def client(prov, cache, key="sk-test"):
                              str(len(SEEDS)), key], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def start_client(srv, tmp_path, **kw):
+    """A client process for `srv` with key sk-first; its requests, prompt per id and cache."""
+    prov = provider(srv.base_url, **kw)
+    requests = build_requests(prov, SEEDS, "{examples} {k} {n}")
+    prompt_of = {r["id"]: r["messages"][0]["content"] for r in requests}
+    cache = tmp_path / "cache.jsonl"
+    return prov, requests, prompt_of, cache, client(prov, cache, key="sk-first")
+
+
 def test_sigkill_at_a_random_point_then_resume_buys_each_response_once(server, tmp_path):
     """Kill between responses (the server holds back other answers meanwhile), then resume."""
     kill_at = random.Random().randint(3, 25)
     srv = server(latency=0.02)
-    prov = provider(srv.base_url, num_requests=30, max_concurrency=4)
-    requests = build_requests(prov, SEEDS, "{examples} {k} {n}")
-    prompt_of = {r["id"]: r["messages"][0]["content"] for r in requests}
-    cache = tmp_path / "cache.jsonl"
-    proc = client(prov, cache, key="sk-first")
+    prov, requests, prompt_of, cache, proc = start_client(srv, tmp_path, num_requests=30, max_concurrency=4)
 
     def kill_cleanly(count):
         if count != kill_at:
@@ -172,11 +177,7 @@ def wait_until_recorded(srv, cache, prompt_of):
 
 def test_sigterm_stops_cleanly_and_keeps_finished_responses(server, tmp_path):
     srv = server(latency=0.05)
-    prov = provider(srv.base_url, num_requests=40, max_concurrency=3)
-    requests = build_requests(prov, SEEDS, "{examples} {k} {n}")
-    prompt_of = {r["id"]: r["messages"][0]["content"] for r in requests}
-    cache = tmp_path / "cache.jsonl"
-    proc = client(prov, cache, key="sk-first")
+    _, _, prompt_of, cache, proc = start_client(srv, tmp_path, num_requests=40, max_concurrency=3)
 
     def terminate(count):
         if count == 8:

@@ -16,7 +16,9 @@ import httpx
 
 
 class DownloadError(RuntimeError):
-    pass
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status  # the HTTP status when the server refused
 
 
 def sha256_of(path, chunk=1 << 20):
@@ -34,7 +36,7 @@ def _fetch_once(client, url, part, progress):
         if response.status_code == 416 and have:  # nothing left to fetch
             return
         if response.status_code not in (200, 206):
-            raise DownloadError(f"{url}: HTTP {response.status_code}")
+            raise DownloadError(f"{url}: HTTP {response.status_code}", status=response.status_code)
         resumed = response.status_code == 206
         mode = "ab" if resumed else "wb"  # 200 to a Range request: the server sends it all
         total = response.headers.get("content-length")
@@ -68,8 +70,8 @@ def download(url, dest, sha256=None, retries=5, timeout=60.0, progress=sys.stder
                 break
             except (httpx.TransportError, DownloadError) as err:
                 last = err
-                if isinstance(err, DownloadError) and "HTTP 4" in str(err):
-                    raise
+                if getattr(err, "status", None) and 400 <= err.status < 500:
+                    raise  # the address or the permission is wrong: retrying cannot help
                 print(f"download {url}: {err}; resuming (attempt {attempt + 1} of {retries})",
                       file=progress, flush=True)
                 time.sleep(min(30, 0.5 * 2 ** attempt))

@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import sys
 import threading
 import time
 from collections import Counter
@@ -81,7 +82,6 @@ class FakeOpenAI(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address):
         # A client that was killed or gave up closes its connection mid-answer; that is expected.
-        import sys
         if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
             super().handle_error(request, client_address)
 
