@@ -82,10 +82,23 @@ def test_multilingual_metric_without_model_fails_naming_it():
         metrics.score_task("multilingual-sent-transformer", ["a"], ["b"])
 
 
-def test_score_predictions_macro_averages_task_names():
+def test_score_predictions_per_task_name_with_the_study_extras():
     preds = [{"task_type": "multiple-choice", "task_name": "t1", "metric": "accuracy", "output_field": 1, "response": "1"},
              {"task_type": "multiple-choice", "task_name": "t1", "metric": "accuracy", "output_field": 2, "response": "x"},
-             {"task_type": "multiple-choice", "task_name": "t2", "metric": "accuracy", "output_field": 0, "response": "0"}]
+             {"task_type": "multiple-choice", "task_name": "t2", "metric": "accuracy", "output_field": 0, "response": "0"},
+             {"task_type": "generation", "task_name": "g", "metric": "rougel", "output_field": "soft cotton shirt",
+              "response": "a soft cotton shirt\nsecond line"}]
     result = score_predictions(preds, "strict")
-    assert result["score"] == pytest.approx((0.5 + 1.0) / 2)
-    assert result["parse_failure_rate"] == pytest.approx(1 / 3) and result["n"] == 3
+    t1, t2, g = ({t["task_name"]: t for t in result["per_task"]}[name] for name in ("t1", "t2", "g"))
+    assert (t1["task_name"], t1["score"], t1["parse_failures"], t1["n"]) == ("t1", 0.5, 1, 2)
+    assert (t2["score"], t2["task_type"]) == (1.0, "multiple-choice") and "bleu4" not in t2
+    assert g["rougel"] == pytest.approx(metrics.rouge_l("a soft cotton shirt\nsecond line", "soft cotton shirt"))
+    assert g["bleu4"] == pytest.approx(metrics.bleu("a soft cotton shirt", "soft cotton shirt"))
+    assert result["parse_failure_rate"] == pytest.approx(1 / 4) and result["n"] == 4
+
+
+def test_a_task_name_with_two_task_types_is_an_error():
+    preds = [{"task_type": t, "task_name": "same", "metric": "accuracy", "output_field": 1, "response": "1"}
+             for t in ("multiple-choice", "classification")]
+    with pytest.raises(ValueError, match="several task types"):
+        score_predictions(preds, "strict")

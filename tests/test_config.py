@@ -41,8 +41,10 @@ def test_every_schema_key_has_description_and_is_documented():
 @pytest.mark.parametrize("mutate, message", [
     (lambda c: c["curate"].update(near_duplicate_threshold="high"),
      "config key curate.near_duplicate_threshold: 'high' is not of type 'number'"),
-    (lambda c: c["eval_sets"].update({"poetry": "resources/eval/generation.jsonl"}),
-     "config key eval_sets: 'poetry' is not one of"),
+    (lambda c: c["eval_sets"].update({"my set": "resources/eval/generation.jsonl"}),
+     "config key eval_sets: 'my set' does not match"),
+    (lambda c: c["infer"]["max_new_tokens"].update(poetry=8),
+     "config key infer.max_new_tokens: 'poetry' is not one of"),
     (lambda c: c.update(seed_tasks="resources/seed/missing.jsonl"),
      "config key seed_tasks: file not found: resources/seed/missing.jsonl"),
     (lambda c: c["train_sft"].update(lora_rank=0), "config key train_sft.lora_rank: 0 is less than the minimum of 1"),

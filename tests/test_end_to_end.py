@@ -6,43 +6,25 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, make_workdir, read_jsonl, run_snakemake
+from conftest import EVAL_PER_TYPE, read_jsonl, run_snakemake
 from test_workflow import planned_jobs
-
-SMALL = {
-    "generation": {"providers": {"local": {"num_requests": 2, "max_concurrency": 2,
-                                           "sampling": {"temperature": 0.7, "max_tokens": 160}}}},
-    "train_pt": {"max_steps": 2, "eval_steps": 1, "cutoff_len": 128, "per_device_train_batch_size": 2},
-    "train_sft": {"max_steps": 4, "eval_steps": 2, "cutoff_len": 256, "per_device_train_batch_size": 4},
-    "infer": {"batch_size": 8},
-}
-EVAL_PER_TYPE = 4
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    workdir = make_workdir(tmp_path_factory.mktemp("e2e"), SMALL)
-    small_eval = workdir / "eval_small"
-    small_eval.mkdir()
-    config = yaml.safe_load((workdir / "config/config.yaml").read_text())
-    for task_type, path in config["eval_sets"].items():
-        lines = (REPO / path).read_text().splitlines()[:EVAL_PER_TYPE]
-        (small_eval / f"{task_type}.jsonl").write_text("\n".join(lines) + "\n")
-        config["eval_sets"][task_type] = f"eval_small/{task_type}.jsonl"
-    (workdir / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    run_snakemake(workdir, "--cores", "2", timeout=2400)
-    return workdir
 
 
 def test_table_holds_base_and_finetuned_for_all_task_types(finished_run):
-    table = pd.read_csv(finished_run / "results/metrics/summary.csv")
+    table = pd.read_csv(finished_run / "results/metrics/summary.csv", keep_default_na=False)
     expected = {"multiple-choice", "ranking", "retrieval", "named_entity_recognition", "generation", "classification"}
-    assert set(table["task_type"]) == expected | {"macro-average"}
-    assert table["base"].between(0, 1).all() and table["finetuned"].between(0, 1).all()
+    types = table[table["level"] == "task_type"]
+    assert set(types["task_type"]) == expected and (types["n"] == EVAL_PER_TYPE).all()
+    tasks = table[table["level"] == "task_name"]
+    assert len(tasks) >= len(expected) and (tasks["task_name"] != "").all()
+    for task_type, group in tasks.groupby("task_type"):
+        assert group["n"].sum() == EVAL_PER_TYPE
+    assert table[["base", "finetuned"]].astype(float).apply(lambda c: c.between(0, 1)).all().all()
     assert (table["delta"] - (table["finetuned"] - table["base"])).abs().max() < 1e-12
-    assert (table.loc[table["task_type"] != "macro-average", "n"] == EVAL_PER_TYPE).all()
+    macro = table[table["task_type"] == "macro-average"].iloc[0]
+    assert macro["base"] == pytest.approx(tasks["base"].mean())
     md = (finished_run / "results/metrics/summary.md").read_text()
-    assert "lenient" in md and "| named_entity_recognition |" in md
+    assert "lenient" in md and "| **named_entity_recognition** |" in md and "BLEU-4" in md
 
 
 def test_every_stage_left_its_outputs(finished_run):

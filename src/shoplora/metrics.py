@@ -1,5 +1,6 @@
 """Per-example metrics with the official ShopBench definitions, and per-task aggregation."""
 
+import functools
 import math
 
 import numpy as np
@@ -80,6 +81,12 @@ class SentenceSimilarity:
         return scores
 
 
+@functools.lru_cache(maxsize=4)
+def sentence_similarity(model_path):
+    """One loaded model per path for the whole process (several tasks share it)."""
+    return SentenceSimilarity(model_path)
+
+
 def minilm_path():
     import importlib.util
     from pathlib import Path
@@ -107,7 +114,7 @@ def score_task(metric, preds, truths, sentence_model_paths=None):
             raise RuntimeError("metric 'multilingual-sent-transformer' needs the model "
                                "paraphrase-multilingual-MiniLM-L12-v2: set "
                                "evaluate.multilingual_model_path to a local copy")
-        per = SentenceSimilarity(path)(preds, truths)
+        per = sentence_similarity(str(path))(preds, truths)
     elif metric in SIMPLE:
         per = [SIMPLE[metric](p, t) for p, t in zip(preds, truths)]
     else:

@@ -37,17 +37,21 @@ def loss_curves(trainer_state_path, out_png, title, chosen_step=None):
 
 
 def score_bars(table, out_png):
+    """Base vs fine-tuned bars: per task type on top, per task name below."""
     import numpy as np
 
     plt = _pyplot()
-    rows = table[table["task_type"] != "macro-average"]
-    x = np.arange(len(rows))
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.bar(x - 0.2, rows["base"], 0.4, label="base")
-    ax.bar(x + 0.2, rows["finetuned"], 0.4, label="fine-tuned")
-    ax.set_xticks(x, rows["task_type"], rotation=20, ha="right")
-    ax.set_ylabel("score")
-    ax.legend()
+    panels = [(table[table["level"] == "task_type"], "task_type", "per task type"),
+              (table[table["level"] == "task_name"], "task_name", "per task")]
+    fig, axes = plt.subplots(2, 1, figsize=(max(7, 0.45 * len(panels[1][0])), 8))
+    for ax, (rows, label, title) in zip(axes, panels):
+        x = np.arange(len(rows))
+        ax.bar(x - 0.2, rows["base"], 0.4, label="base")
+        ax.bar(x + 0.2, rows["finetuned"], 0.4, label="fine-tuned")
+        ax.set_xticks(x, rows[label], rotation=30, ha="right", fontsize=8)
+        ax.set_ylabel("score")
+        ax.set_title(title)
+        ax.legend()
     _save(plt, fig, out_png)
 
 

@@ -1,26 +1,41 @@
-"""evaluate: parse responses and score one eval set, per task name and overall."""
+"""evaluate: parse responses and score one eval set per task name.
+
+An eval set may hold one task type (the shipped sets) or many (the KDD Cup
+`development.json`); every row carries its own task_type, task_name and metric.
+"""
 
 from collections import defaultdict
 
 from .answers import parse
-from .metrics import score_task
+from .metrics import bleu, rouge_l, score_task
+
+# The study also reported BLEU-4 and ROUGE-L for every generation task, whatever its metric.
+STUDY_EXTRAS = {"generation": {"bleu4": bleu, "rougel": rouge_l}}
 
 
 def score_predictions(predictions, parse_mode, sentence_model_paths=None):
-    """Scores per task name (mean, or pooled micro-F1) and their macro-average."""
+    """{"per_task": [...], n, parse_mode, parse_failure_rate}, one entry per task name."""
     groups = defaultdict(list)
     for p in predictions:
         groups[(p["task_name"], p["metric"])].append(p)
     per_task, failures = [], 0
     for (task_name, metric), rows in sorted(groups.items()):
-        parsed = [parse(r["task_type"], r["response"], parse_mode) for r in rows]
-        failures += sum(failed for _, failed in parsed)
-        score, _ = score_task(metric, [v for v, _ in parsed], [r["output_field"] for r in rows],
-                              sentence_model_paths)
-        per_task.append({"task_name": task_name, "metric": metric, "n": len(rows), "score": score,
-                         "parse_failures": sum(failed for _, failed in parsed)})
+        task_types = {r["task_type"] for r in rows}
+        if len(task_types) != 1:
+            raise ValueError(f"task {task_name!r} has rows of several task types: {sorted(task_types)}")
+        task_type = task_types.pop()
+        parsed = [parse(task_type, r["response"], parse_mode) for r in rows]
+        values = [v for v, _ in parsed]
+        truths = [r["output_field"] for r in rows]
+        task_failures = sum(failed for _, failed in parsed)
+        failures += task_failures
+        score, _ = score_task(metric, values, truths, sentence_model_paths)
+        entry = {"task_name": task_name, "task_type": task_type, "metric": metric, "n": len(rows),
+                 "score": score, "parse_failures": task_failures}
+        for name, fn in STUDY_EXTRAS.get(task_type, {}).items():
+            refs = [t if isinstance(t, str) else t[0] for t in truths]
+            entry[name] = sum(fn(v, t) for v, t in zip(values, refs)) / len(rows)
+        per_task.append(entry)
     n = len(predictions)
-    metrics = sorted({t["metric"] for t in per_task})
-    return {"score": sum(t["score"] for t in per_task) / len(per_task) if per_task else 0.0,
-            "metric": "/".join(metrics), "n": n, "parse_mode": parse_mode,
-            "parse_failure_rate": failures / n if n else 0.0, "per_task": per_task}
+    return {"per_task": per_task, "n": n, "parse_mode": parse_mode,
+            "parse_failure_rate": failures / n if n else 0.0}

@@ -6,6 +6,7 @@ rule infer:
         predictions="results/predictions/{model}/{task}.jsonl",
     params:
         infer=config["infer"],
+        template=config["base_model"]["template"],
     log:
         "logs/infer/{model}/{task}.log",
     benchmark:

@@ -12,6 +12,7 @@ cfg = snakemake.params.evaluate
 predictions = [json.loads(line) for line in Path(snakemake.input.predictions).read_text().splitlines() if line.strip()]
 result = score_predictions(predictions, cfg["parse_mode"],
                            {"multilingual-sent-transformer": cfg.get("multilingual_model_path")})
-result.update(model=snakemake.wildcards.model, task_type=snakemake.wildcards.task)
-print(json.dumps({k: result[k] for k in ("score", "n", "parse_failure_rate")}), file=sys.stderr)
+result.update(model=snakemake.wildcards.model, eval_set=snakemake.wildcards.task)
+for task in result["per_task"]:
+    print(json.dumps(task), file=sys.stderr)
 write_json(snakemake.output.scores, result)

@@ -1,0 +1,120 @@
+"""Inference and scoring speed on this machine with the embedded default model.
+
+1. Examples per second one at a time (as the study: one prompt per generate call) versus
+   batched (left padding, length-sorted batches), on the shipped eval sets with the
+   configured per-task max_new_tokens. The model is loaded once for both; the responses are
+   asserted identical (greedy). Goal: batched >= 10x.
+2. Scoring 20,000 predictions drawn from the shipped eval sets (every metric they use,
+   sentence similarity with all-MiniLM-L6-v2 among them): the per-task batched scorer versus
+   the same metrics one prediction at a time on a sample. Goal: 20,000 in < 60 s.
+
+Usage: bench/bench_inference.py [--examples 96] [--batch-size 16] [--predictions 20000]
+"""
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from shoplora.inference import Generator  # noqa: E402
+from shoplora.model_prep import prepare_base_model  # noqa: E402
+from shoplora.scoring import score_predictions  # noqa: E402
+from shoplora.tasks import load_tasks  # noqa: E402
+
+
+def eval_tasks(config):
+    tasks = []
+    for name, path in config["eval_sets"].items():
+        tasks += load_tasks(ROOT / path, f"eval:{name}")
+    return tasks
+
+
+def bench_generation(config, tasks, batch_size):
+    import torch
+
+    torch.set_num_threads(torch.get_num_threads())
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = Path(tmp) / "base"
+        prepare_base_model(config["base_model"], model_dir)
+        gen = Generator(model_dir, config["base_model"]["template"], backend="transformers")
+        prompts = [t["input_field"] for t in tasks]
+        lengths = [config["infer"]["max_new_tokens"].get(t["task_type"], 64) for t in tasks]
+        quiet = open("/dev/null", "w")
+        started = time.perf_counter()
+        single = [gen.run([p], [n], batch_size=1, progress=quiet)[0] for p, n in zip(prompts, lengths)]
+        one_s = time.perf_counter() - started
+        started = time.perf_counter()
+        batched = gen.run(prompts, lengths, batch_size=batch_size, progress=quiet)
+        batch_s = time.perf_counter() - started
+        # The floor under any batching on a CPU: reading every prompt once (prefill) is
+        # compute-bound and costs the same batched or not.
+        started = time.perf_counter()
+        gen.run(prompts, [1] * len(prompts), batch_size=batch_size, progress=quiet)
+        prefill_s = time.perf_counter() - started
+    same = sum(a == b for a, b in zip(single, batched))
+    one_rate, batch_rate = len(prompts) / one_s, len(prompts) / batch_s
+    print(f"one at a time: {len(prompts)} examples in {one_s:.1f} s = {one_rate:.2f}/s ({one_s / len(prompts):.2f} s each)")
+    print(f"batched (batch {batch_size}): {batch_s:.1f} s = {batch_rate:.2f}/s; identical responses {same}/{len(prompts)}")
+    ratio = batch_rate / one_rate
+    print(f"batched / one at a time: {ratio:.1f}x (goal >= 10x): {'MET' if ratio >= 10 else 'NOT MET'}")
+    print(f"prefill alone (every prompt read once, 1 new token): {prefill_s:.1f} s, so no batching can beat "
+          f"{one_s / prefill_s:.1f}x here")
+
+
+def fake_response(task, rng):
+    """A plausible model answer: right, wrong or malformed, in the task's format."""
+    truth, kind = task["output_field"], task["task_type"]
+    if kind in ("multiple-choice", "classification"):
+        return rng.choice([str(truth), str(rng.randint(0, 3)), "The answer is " + str(truth)])
+    if kind in ("ranking", "retrieval"):
+        items = list(truth)
+        rng.shuffle(items)
+        return ", ".join(map(str, items))
+    if kind == "named_entity_recognition":
+        keep = [t for t in truth if rng.random() < 0.7] + rng.sample(["cotton", "Acme", "steel"], 1)
+        return repr(keep) if rng.random() < 0.5 else ", ".join(keep)
+    words = (truth if isinstance(truth, str) else truth[0]).split()
+    return " ".join(w for w in words if rng.random() < 0.8)
+
+
+def bench_scoring(tasks, n, sample):
+    rng = random.Random(0)
+    predictions = [{**t, "response": fake_response(t, rng)} for t in (rng.choice(tasks) for _ in range(n))]
+    metrics = sorted({p["metric"] for p in predictions})
+    started = time.perf_counter()
+    result = score_predictions(predictions, "lenient")
+    batched_s = time.perf_counter() - started
+    started = time.perf_counter()
+    for p in predictions[:sample]:
+        score_predictions([p], "lenient")
+    single_per = (time.perf_counter() - started) / sample
+    print(f"scoring: {n} predictions, {len(result['per_task'])} tasks, metrics {metrics}")
+    print(f"scoring: {batched_s:.1f} s batched per task; one at a time {single_per * 1000:.1f} ms each "
+          f"(on {sample}) -> {single_per * n:.0f} s for {n}; ratio {single_per * n / batched_s:.1f}x")
+    print(f"scoring time {batched_s:.1f} s (goal < 60 s for {n}): {'MET' if batched_s < 60 else 'NOT MET'}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--examples", type=int, default=96, help="eval examples for the generation part")
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--predictions", type=int, default=20000)
+    ap.add_argument("--sample", type=int, default=300, help="predictions scored one at a time")
+    ap.add_argument("--skip-generation", action="store_true")
+    args = ap.parse_args()
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    tasks = eval_tasks(config)
+    if not args.skip_generation:
+        bench_generation(config, random.Random(1).sample(tasks, min(args.examples, len(tasks))), args.batch_size)
+    bench_scoring(tasks, args.predictions, args.sample)
+
+
+if __name__ == "__main__":
+    main()
