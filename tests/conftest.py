@@ -94,7 +94,12 @@ def make_small_workdir(tmp_path, task_types=None):
 
 @pytest.fixture(scope="session")
 def finished_run(tmp_path_factory):
-    """The small workflow run locally to the end, once per session."""
+    """The small workflow run locally to the end, once per session.
+
+    For development only, SHOPLORA_REUSE_RUN=<folder of an earlier finished_run> skips the run.
+    """
+    if os.environ.get("SHOPLORA_REUSE_RUN"):
+        return Path(os.environ["SHOPLORA_REUSE_RUN"])
     workdir = make_small_workdir(tmp_path_factory.mktemp("e2e"))
     run_snakemake(workdir, "--cores", "2", timeout=2400)
     return workdir

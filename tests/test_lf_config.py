@@ -25,3 +25,33 @@ def test_sft_continues_the_pt_adapter_with_answer_only_loss():
 def test_export_yaml():
     cfg = export_yaml("base", "ckpt", "smollm2", "merged")
     assert cfg["adapter_name_or_path"] == "ckpt" and cfg["export_dir"] == "merged" and cfg["finetuning_type"] == "lora"
+
+
+def test_deepspeed_stage_points_at_the_config_written_into_the_run():
+    assert "deepspeed" not in sft_yaml(STAGE, "m", "smollm2", "data", "run")
+    cfg = sft_yaml({**STAGE, "deepspeed_stage": 3}, "m", "smollm2", "data", "results/train/sft/run")
+    assert cfg["deepspeed"] == "results/train/sft/run/shoplora_deepspeed.json"
+
+
+def test_run_training_launches_with_the_rules_gpus(tmp_path, monkeypatch):
+    """Which command run_training starts for 1 and 8 GPUs and DeepSpeed, without running it."""
+    import json
+
+    from shoplora import training
+
+    started = []
+
+    def fake_run(argv, check, env, stdout, stderr):  # the launched trainer's side of the contract
+        started.append((argv, {k: env.get(k) for k in ("FORCE_TORCHRUN", "NPROC_PER_NODE")}))
+        run = tmp_path / "run"
+        (run / "trainer_state.json").write_text("{}")
+        for name in training.ADAPTER_FILES:
+            (run / name).write_text("x")
+    monkeypatch.setattr(training.subprocess, "run", fake_run)
+    cfg = sft_yaml({**STAGE, "deepspeed_stage": 2}, "m", "smollm2", "data", tmp_path / "run")
+    outputs = [tmp_path / "out.yaml", tmp_path / "state.json", tmp_path / "adapter"]
+    training.run_training(cfg, tmp_path / "run", *outputs, resources={"gpu": 8}, deepspeed_stage=2)
+    assert started[-1] == (["llamafactory-cli", "train", str(tmp_path / "run/shoplora_config.yaml")],
+                           {"FORCE_TORCHRUN": "1", "NPROC_PER_NODE": "8"})
+    written = json.loads((tmp_path / "run/shoplora_deepspeed.json").read_text())
+    assert written["zero_optimization"]["stage"] == 2

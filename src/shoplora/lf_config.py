@@ -1,5 +1,8 @@
 """LLaMA-Factory YAML for the train_pt, train_sft and merge stages, built from config."""
 
+from pathlib import Path
+
+DEEPSPEED_CONFIG = "shoplora_deepspeed.json"
 # Keys shoplora sets itself; anything in a stage's `extra` section is passed through unchanged.
 LORA_KEYS = ("lora_rank", "lora_alpha", "lora_dropout", "lora_target")
 TRAIN_KEYS = ("learning_rate", "lr_scheduler_type", "warmup_steps", "cutoff_len",
@@ -32,6 +35,8 @@ def _common(stage_cfg, model_dir, template, dataset_dir, output_dir):
         cfg.pop("max_steps", None)
     # Every evaluated step needs a checkpoint so select_checkpoint can choose any of them.
     cfg["save_steps"] = cfg.get("eval_steps", cfg.get("save_steps"))
+    if stage_cfg.get("deepspeed_stage"):
+        cfg["deepspeed"] = str(Path(output_dir) / DEEPSPEED_CONFIG)
     return cfg
 
 

@@ -11,7 +11,8 @@ import yaml
 
 from .atomic import atomic_dir, atomic_path, write_text
 from .checkpoints import complete_checkpoints
-from .lf_config import export_yaml
+from .launch import Launch, deepspeed_config, training_launch
+from .lf_config import DEEPSPEED_CONFIG, export_yaml
 from .model_prep import read_model_meta, write_model_meta
 
 DONE_MARKER = "shoplora_done.json"
@@ -44,24 +45,33 @@ def prepare_run_dir(run_dir, cfg_text):
     return "fresh"
 
 
-def llamafactory(command, yaml_path, threads=None, log=sys.stderr, env_extra=None):
-    env = {**os.environ, **(env_extra or {})}
+def llamafactory(command, yaml_path, threads=None, log=sys.stderr, launch=None):
+    """Run `llamafactory-cli command yaml_path`, or the given Launch (see launch.py)."""
+    launch = launch or Launch(["llamafactory-cli", command, str(yaml_path)])
+    env = {**os.environ, **launch.env}
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
     env.setdefault("DISABLE_VERSION_CHECK", "1")
-    print(f"running: llamafactory-cli {command} {yaml_path}", file=log, flush=True)
-    subprocess.run(["llamafactory-cli", command, str(yaml_path)], check=True, env=env,
-                   stdout=log, stderr=subprocess.STDOUT)
+    shown = " ".join(f"{k}={v}" for k, v in launch.env.items())
+    print(f"running: {shown + ' ' if shown else ''}{' '.join(launch.argv)}", file=log, flush=True)
+    subprocess.run(launch.argv, check=True, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
-def run_training(cfg, run_dir, yaml_out, state_out, adapter_out, threads=None, log=sys.stderr):
-    """Train (resuming an interrupted run), then copy trainer state and adapter to outputs."""
+def run_training(cfg, run_dir, yaml_out, state_out, adapter_out, threads=None, log=sys.stderr,
+                 resources=None, deepspeed_stage=0):
+    """Train (resuming an interrupted run), then copy trainer state and adapter to outputs.
+
+    resources: the rule's resources (gpu, nodes, gres) deciding how training is launched.
+    """
     cfg_text = yaml.safe_dump(cfg, sort_keys=True)
     mode = prepare_run_dir(run_dir, cfg_text)
     print(f"training run in {run_dir}: {mode}", file=log, flush=True)
     write_text(yaml_out, cfg_text)
-    llamafactory("train", Path(run_dir) / CONFIG_COPY, threads=threads, log=log)
     run_dir = Path(run_dir)
+    if deepspeed_stage:
+        write_text(run_dir / DEEPSPEED_CONFIG, json.dumps(deepspeed_config(deepspeed_stage), indent=2) + "\n")
+    launch = training_launch(run_dir / CONFIG_COPY, resources or {}, os.environ, deepspeed=bool(deepspeed_stage))
+    llamafactory("train", run_dir / CONFIG_COPY, threads=threads, log=log, launch=launch)
     with atomic_dir(adapter_out) as tmp:
         for name in ADAPTER_FILES:
             shutil.copy2(run_dir / name, tmp / name)

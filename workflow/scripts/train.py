@@ -17,4 +17,7 @@ if snakemake.rule == "train_pt":
 else:
     cfg = sft_yaml(snakemake.params.stage, inp.model, template, dataset_dir, run_dir,
                    pt_adapter=inp.pt_adapter or None)
-run_training(cfg, run_dir, out.config, out.state, out.adapter, threads=snakemake.threads, log=log)
+# gpu/nodes/gres as the profile set them decide between a plain process, torchrun and srun.
+resources = {k: snakemake.resources.get(k) for k in ("gpu", "nodes", "gres")}
+run_training(cfg, run_dir, out.config, out.state, out.adapter, threads=snakemake.threads, log=log,
+             resources=resources, deepspeed_stage=snakemake.params.stage.get("deepspeed_stage", 0))
