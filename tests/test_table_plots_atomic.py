@@ -5,7 +5,7 @@ import pytest
 
 from shoplora import plots
 from shoplora.atomic import atomic_dir, atomic_path, write_json
-from shoplora.table import summary_table, to_markdown
+from shoplora.table import summary_table, to_markdown, to_records
 
 
 def task(name, task_type, value, n=4, failures=0, metric="accuracy", **extra):
@@ -35,6 +35,8 @@ def test_summary_table_per_type_per_task_and_macro_average_over_tasks():
     assert macro["base"] == pytest.approx((0.2 + 0.4 + 0.4) / 3) and macro["n"] == 10
     assert (table["delta"] - (table["finetuned"] - table["base"])).abs().max() < 1e-12
     assert table.iloc[1]["finetuned_bleu4"] == pytest.approx(0.2) and pd.isna(ranking["base_bleu4"])
+    records = to_records(table)
+    assert records[2]["base_bleu4"] is None and json.loads(json.dumps(records, allow_nan=False))
     md = to_markdown(table, "strict")
     assert md.startswith("Answers parsed in **strict** mode.")
     assert "| ranking | r1 | ndcg | 4 | 0.2000 | 0.5000 | 0.3000 | 0.0000 | 0.2500 |" in md

@@ -57,6 +57,12 @@ def summary_table(scores):
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def to_records(frame):
+    """Rows for JSON: empty cells (e.g. the generation-only columns elsewhere) become null."""
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+            for row in frame.to_dict("records")]
+
+
 def _cell(v):
     if isinstance(v, float):
         return "" if math.isnan(v) else f"{v:.4f}"

@@ -5,7 +5,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 from shoplora.atomic import atomic_path, write_json, write_text  # noqa: E402
 from shoplora.smk import send_stderr_to_log  # noqa: E402
-from shoplora.table import summary_table, to_markdown  # noqa: E402
+from shoplora.table import summary_table, to_markdown, to_records  # noqa: E402
 
 send_stderr_to_log(snakemake)
 scores = [json.loads(Path(p).read_text()) for p in snakemake.input.scores]
@@ -14,5 +14,5 @@ table = summary_table(scores)
 with atomic_path(snakemake.output.csv) as tmp:
     table.to_csv(tmp, index=False)
 write_text(snakemake.output.md, to_markdown(table, "/".join(modes)))
-write_json(snakemake.output.json, {"parse_mode": "/".join(modes), "rows": table.to_dict("records")})
+write_json(snakemake.output.json, {"parse_mode": "/".join(modes), "rows": to_records(table)})
 print(table.to_string(), file=sys.stderr)
