@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from .http_transport import StackTransport
 from .progress import Progress
 from .rate_limit import bucket, estimate_tokens, request_bucket
 
@@ -187,17 +188,6 @@ class _Session:
         self._write(record)
 
 
-# httpcore's pool rescans every connection for every idle one on each request (quadratic in
-# the pool size: 8 of 11 CPU seconds at 64 connections), so connections are spread over
-# clients of at most this many, whose pools together hold exactly max_concurrency.
-_CONNECTIONS_PER_CLIENT = 16
-
-
-def _shard_sizes(limit):
-    shards = -(-limit // _CONNECTIONS_PER_CLIENT)
-    return [limit // shards + (1 if i < limit % shards else 0) for i in range(shards)]
-
-
 async def _run(provider, requests, out_path, api_key, stats, progress):
     timeouts = provider.get("timeouts", {})
     limit = provider.get("max_concurrency", 4)
@@ -214,27 +204,25 @@ async def _run(provider, requests, out_path, api_key, stats, progress):
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop, signum)
     try:
-        # Loading the CA bundle costs tens of ms per client: once, and only for https.
-        tls = httpx.create_ssl_context() if provider["base_url"].startswith("https") else False
-        # The key goes into the clients' default headers, never into a record or a message.
+        # Loading the CA bundle costs tens of ms: only for https.
+        tls = httpx.create_ssl_context() if provider["base_url"].startswith("https") else None
+        # The key goes into the client's default headers, never into a record or a message.
         headers = {"Content-Type": "application/json"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
-        clients = [httpx.AsyncClient(base_url=provider["base_url"].rstrip("/"), timeout=timeout, verify=tls,
-                                     headers=headers,
-                                     limits=httpx.Limits(max_connections=size, max_keepalive_connections=size))
-                   for size in _shard_sizes(limit)]
+        # One client; its transport holds max_concurrency connections (see http_transport.py).
+        client = httpx.AsyncClient(base_url=provider["base_url"].rstrip("/"), timeout=timeout, headers=headers,
+                                   transport=StackTransport(limit, tls))
         try:
             with open(out_path, "a", encoding="utf-8") as out_fh:
                 session = _Session(provider, out_fh, stats, progress)
                 queue = iter(requests)
 
-                async def worker(client):
+                async def worker():
                     for request in queue:  # workers share one iterator: each request once
                         await session.run_one(client, request)
 
-                workers = [asyncio.create_task(worker(clients[i % len(clients)]))
-                           for i in range(min(limit, len(requests)))]
+                workers = [asyncio.create_task(worker()) for _ in range(min(limit, len(requests)))]
                 try:
                     await asyncio.gather(*workers)
                 finally:
@@ -242,7 +230,7 @@ async def _run(provider, requests, out_path, api_key, stats, progress):
                         w.cancel()
                     await asyncio.gather(*workers, return_exceptions=True)
         finally:
-            await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
+            await client.aclose()
     except asyncio.CancelledError:
         if received:
             raise Interrupted(f"stopped by {received[0]}; every finished response is kept in {out_path}, "
