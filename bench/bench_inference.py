@@ -37,9 +37,6 @@ def eval_tasks(config):
 
 
 def bench_generation(config, tasks, batch_size):
-    import torch
-
-    torch.set_num_threads(torch.get_num_threads())
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = Path(tmp) / "base"
         prepare_base_model(config["base_model"], model_dir)

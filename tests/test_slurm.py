@@ -47,7 +47,7 @@ def profile_for_this_machine(tmp_path):
     """The repo's profile with only what this 2-CPU machine without accounting needs changed."""
     profile = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
     profile["default-resources"].update(mem_mb=1500, runtime=30)
-    for rule, resources in profile["set-resources"].items():
+    for resources in profile["set-resources"].values():
         resources.update(mem_mb=3000, runtime=30)
         if "cpus_per_gpu" in resources:
             resources["cpus_per_gpu"] = 1

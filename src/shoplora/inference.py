@@ -62,12 +62,9 @@ def choose_backend(requested="auto"):
 
 def answer_token_ids(tokenizer, stop_ids):
     """Token ids whose text is only digits, commas and spaces, plus the stop tokens."""
-    allowed = set(stop_ids)
-    for token_id in range(len(tokenizer)):
-        text = tokenizer.decode([token_id])
-        if text and set(text) <= ANSWER_CHARS:
-            allowed.add(token_id)
-    return sorted(allowed)
+    texts = tokenizer.batch_decode([[token_id] for token_id in range(len(tokenizer))])
+    allowed = {i for i, text in enumerate(texts) if text and set(text) <= ANSWER_CHARS}
+    return sorted(allowed | set(stop_ids))
 
 
 class AnswerCharsOnly:

@@ -32,8 +32,9 @@ def score_predictions(predictions, parse_mode, sentence_model_paths=None):
         score, _ = score_task(metric, values, truths, sentence_model_paths)
         entry = {"task_name": task_name, "task_type": task_type, "metric": metric, "n": len(rows),
                  "score": score, "parse_failures": task_failures}
-        for name, fn in STUDY_EXTRAS.get(task_type, {}).items():
-            refs = [t if isinstance(t, str) else t[0] for t in truths]
+        extras = STUDY_EXTRAS.get(task_type, {})
+        refs = [t if isinstance(t, str) else t[0] for t in truths] if extras else []
+        for name, fn in extras.items():
             entry[name] = sum(fn(v, t) for v, t in zip(values, refs)) / len(rows)
         per_task.append(entry)
     n = len(predictions)
