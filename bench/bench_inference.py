@@ -23,7 +23,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from shoplora.inference import Generator  # noqa: E402
+from shoplora.inference import Generator, encode_prompt  # noqa: E402
 from shoplora.model_prep import prepare_base_model  # noqa: E402
 from shoplora.scoring import score_predictions  # noqa: E402
 from shoplora.tasks import load_tasks  # noqa: E402
@@ -55,14 +55,41 @@ def bench_generation(config, tasks, batch_size):
         started = time.perf_counter()
         gen.run(prompts, [1] * len(prompts), batch_size=batch_size, progress=quiet)
         prefill_s = time.perf_counter() - started
+        step_costs = decode_step_costs(gen, max(prompts, key=len))
+        prompt_tokens = sum(len(encode_prompt(gen.template, gen.tokenizer, p)) for p in prompts)
     same = sum(a == b for a, b in zip(single, batched))
     one_rate, batch_rate = len(prompts) / one_s, len(prompts) / batch_s
     print(f"one at a time: {len(prompts)} examples in {one_s:.1f} s = {one_rate:.2f}/s ({one_s / len(prompts):.2f} s each)")
     print(f"batched (batch {batch_size}): {batch_s:.1f} s = {batch_rate:.2f}/s; identical responses {same}/{len(prompts)}")
     ratio = batch_rate / one_rate
     print(f"batched / one at a time: {ratio:.1f}x (goal >= 10x): {'MET' if ratio >= 10 else 'NOT MET'}")
-    print(f"prefill alone (every prompt read once, 1 new token): {prefill_s:.1f} s, so no batching can beat "
+    print(f"prefill alone (every prompt read once, 1 new token): {prefill_s:.1f} s for {prompt_tokens} prompt tokens "
+          f"({1000 * prefill_s / prompt_tokens:.2f} ms each), so no batching can beat "
           f"{one_s / prefill_s:.1f}x here")
+    print("one decoding step (per row): " + ", ".join(f"batch {b}: {ms:.1f} ms" for b, ms in step_costs.items())
+          + " -- the per-row cost that batching can still remove")
+    new_tokens = sum(len(gen.tokenizer(r, add_special_tokens=False)["input_ids"]) for r in batched)
+    floor_s = prefill_s + new_tokens * min(step_costs.values()) / 1000
+    print(f"floor: prefill + {new_tokens} generated tokens at the cheapest per-row step = {floor_s:.1f} s, "
+          f"so at most {one_s / floor_s:.1f}x on this machine in {str(gen._load().dtype).removeprefix('torch.')}")
+
+
+def decode_step_costs(gen, prompt, steps=8):
+    """Milliseconds per row of one greedy decoding step after `prompt`, at a few batch sizes."""
+    import torch
+
+    model = gen._load()
+    ids = torch.tensor([encode_prompt(gen.template, gen.tokenizer, prompt)])
+    costs = {}
+    with torch.no_grad():
+        for batch in (1, 16, 64):
+            cache = model(ids.repeat(batch, 1), use_cache=True, logits_to_keep=1).past_key_values
+            token = torch.zeros((batch, 1), dtype=torch.long)
+            started = time.perf_counter()
+            for _ in range(steps):
+                cache = model(token, past_key_values=cache, use_cache=True, logits_to_keep=1).past_key_values
+            costs[batch] = 1000 * (time.perf_counter() - started) / steps / batch
+    return costs
 
 
 def fake_response(task, rng):
