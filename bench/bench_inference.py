@@ -55,8 +55,10 @@ def bench_generation(config, tasks, batch_size):
         started = time.perf_counter()
         gen.run(prompts, [1] * len(prompts), batch_size=batch_size, progress=quiet)
         prefill_s = time.perf_counter() - started
-        step_costs = decode_step_costs(gen, max(prompts, key=len))
-        prompt_tokens = sum(len(encode_prompt(gen.template, gen.tokenizer, p)) for p in prompts)
+        encoded = [encode_prompt(gen.template, gen.tokenizer, p) for p in prompts]
+        model = gen._load()  # already loaded by the runs above
+        step_costs = decode_step_costs(model, max(encoded, key=len))
+    prompt_tokens = sum(map(len, encoded))
     same = sum(a == b for a, b in zip(single, batched))
     one_rate, batch_rate = len(prompts) / one_s, len(prompts) / batch_s
     print(f"one at a time: {len(prompts)} examples in {one_s:.1f} s = {one_rate:.2f}/s ({one_s / len(prompts):.2f} s each)")
@@ -71,15 +73,14 @@ def bench_generation(config, tasks, batch_size):
     new_tokens = sum(len(gen.tokenizer(r, add_special_tokens=False)["input_ids"]) for r in batched)
     floor_s = prefill_s + new_tokens * min(step_costs.values()) / 1000
     print(f"floor: prefill + {new_tokens} generated tokens at the cheapest per-row step = {floor_s:.1f} s, "
-          f"so at most {one_s / floor_s:.1f}x on this machine in {str(gen._load().dtype).removeprefix('torch.')}")
+          f"so at most {one_s / floor_s:.1f}x on this machine in {str(model.dtype).removeprefix('torch.')}")
 
 
-def decode_step_costs(gen, prompt, steps=8):
-    """Milliseconds per row of one greedy decoding step after `prompt`, at a few batch sizes."""
+def decode_step_costs(model, prompt_ids, steps=8):
+    """Milliseconds per row of one greedy decoding step after the prompt, at a few batch sizes."""
     import torch
 
-    model = gen._load()
-    ids = torch.tensor([encode_prompt(gen.template, gen.tokenizer, prompt)])
+    ids = torch.tensor([prompt_ids])
     costs = {}
     with torch.no_grad():
         for batch in (1, 16, 64):

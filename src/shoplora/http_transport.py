@@ -23,7 +23,6 @@ It does not do HTTP/2, proxies, streaming responses or the `Expect: 100-continue
 """
 
 import asyncio
-import ssl as ssl_module
 
 import h11
 import httpx
@@ -83,12 +82,15 @@ class _Connection(asyncio.Protocol):
                 self._waiter = None
 
     def close(self):
-        if self.transport is not None:
-            self.transport.close()
+        self.transport.close()
 
 
 class StackTransport(httpx.AsyncBaseTransport):
-    """At most `max_connections` HTTP/1.1 keep-alive connections, the idle ones on a stack."""
+    """At most `max_connections` HTTP/1.1 keep-alive connections, the idle ones on a stack.
+
+    ssl_context: for https; by default httpx's own (certifi's CA bundle, as `verify=True`),
+    made on the first https connection because loading the bundle costs tens of ms.
+    """
 
     def __init__(self, max_connections, ssl_context=None):
         self._slots = asyncio.Semaphore(max_connections)
@@ -99,9 +101,9 @@ class StackTransport(httpx.AsyncBaseTransport):
         https = url.scheme == "https"
         host = url.host
         port = url.port or (443 if https else 80)
-        context = None
-        if https:
-            context = self._ssl_context or ssl_module.create_default_context()
+        if https and self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context()
+        context = self._ssl_context if https else None
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(connect_timeout):

@@ -204,15 +204,13 @@ async def _run(provider, requests, out_path, api_key, stats, progress):
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop, signum)
     try:
-        # Loading the CA bundle costs tens of ms: only for https.
-        tls = httpx.create_ssl_context() if provider["base_url"].startswith("https") else None
         # The key goes into the client's default headers, never into a record or a message.
         headers = {"Content-Type": "application/json"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         # One client; its transport holds max_concurrency connections (see http_transport.py).
         client = httpx.AsyncClient(base_url=provider["base_url"].rstrip("/"), timeout=timeout, headers=headers,
-                                   transport=StackTransport(limit, tls))
+                                   transport=StackTransport(limit))
         try:
             with open(out_path, "a", encoding="utf-8") as out_fh:
                 session = _Session(provider, out_fh, stats, progress)
