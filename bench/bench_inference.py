@@ -1,9 +1,10 @@
 """Inference and scoring speed on this machine with the embedded default model.
 
-1. Examples per second one at a time (as the study: one prompt per generate call) versus
-   batched (left padding, length-sorted batches), on the shipped eval sets with the
-   configured per-task max_new_tokens. The model is loaded once for both; the responses are
-   asserted identical (greedy). Goal: batched >= 10x.
+1. Examples per second one at a time (as the study: one prompt per model.generate call) versus
+   batched, on the shipped eval sets with the configured per-task max_new_tokens: padded
+   batches (model.generate, length-sorted) and the pipeline's continuous batching (infer.batch_size
+   slots, infer.token_budget tokens per step, shared prefixes). The model is loaded once; the
+   responses are compared with one at a time (greedy). Goal: batched >= 10x.
 2. Scoring 20,000 predictions drawn from the shipped eval sets (every metric they use,
    sentence similarity with all-MiniLM-L6-v2 among them): the per-task batched scorer versus
    the same metrics one prediction at a time on a sample. Goal: 20,000 in < 60 s.
@@ -23,6 +24,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from shoplora.continuous_batching import generate_continuous  # noqa: E402
 from shoplora.inference import Generator, encode_prompt  # noqa: E402
 from shoplora.model_prep import prepare_base_model  # noqa: E402
 from shoplora.scoring import score_predictions  # noqa: E402
@@ -40,40 +42,52 @@ def bench_generation(config, tasks, batch_size):
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = Path(tmp) / "base"
         prepare_base_model(config["base_model"], model_dir)
-        gen = Generator(model_dir, config["base_model"]["template"], backend="transformers")
+        infer = config["infer"]
+        gen = Generator(model_dir, config["base_model"]["template"], backend="transformers",
+                        token_budget=infer["token_budget"])
         prompts = [t["input_field"] for t in tasks]
-        lengths = [config["infer"]["max_new_tokens"].get(t["task_type"], 64) for t in tasks]
+        lengths = [infer["max_new_tokens"].get(t["task_type"], 64) for t in tasks]
+        encoded = [encode_prompt(gen.template, gen.tokenizer, p) for p in prompts]
+        model = gen._load()
         quiet = open("/dev/null", "w")
         started = time.perf_counter()
-        single = [gen.run([p], [n], batch_size=1, progress=quiet)[0] for p, n in zip(prompts, lengths)]
+        single = [gen.run([p], [n], batch_size=1, progress=quiet, engine="padded")[0] for p, n in zip(prompts, lengths)]
         one_s = time.perf_counter() - started
         started = time.perf_counter()
-        batched = gen.run(prompts, lengths, batch_size=batch_size, progress=quiet)
-        batch_s = time.perf_counter() - started
-        # The floor under any batching on a CPU: reading every prompt once (prefill) is
-        # compute-bound and costs the same batched or not.
+        padded = gen.run(prompts, lengths, batch_size=batch_size, progress=quiet, engine="padded")
+        padded_s = time.perf_counter() - started
+        stats = {}
         started = time.perf_counter()
-        gen.run(prompts, [1] * len(prompts), batch_size=batch_size, progress=quiet)
-        prefill_s = time.perf_counter() - started
-        encoded = [encode_prompt(gen.template, gen.tokenizer, p) for p in prompts]
-        model = gen._load()  # already loaded by the runs above
+        ids = generate_continuous(model, encoded, lengths, gen.stop_ids, slots=infer["batch_size"],
+                                  token_budget=infer["token_budget"], stats=stats)
+        continuous = [gen.tokenizer.decode(i, skip_special_tokens=True) for i in ids]
+        continuous_s = time.perf_counter() - started
+        # What bounds any batching on a CPU: reading a prompt token (prefill) is compute-bound
+        # and costs the same batched or not; only the per-row decoding step shrinks with batch.
+        started = time.perf_counter()
+        gen.run(prompts, [1] * len(prompts), batch_size=batch_size, progress=quiet, engine="padded")
+        prefill_ms = 1000 * (time.perf_counter() - started) / sum(map(len, encoded))
         step_costs = decode_step_costs(model, max(encoded, key=len))
-    prompt_tokens = sum(map(len, encoded))
-    same = sum(a == b for a, b in zip(single, batched))
-    one_rate, batch_rate = len(prompts) / one_s, len(prompts) / batch_s
-    print(f"one at a time: {len(prompts)} examples in {one_s:.1f} s = {one_rate:.2f}/s ({one_s / len(prompts):.2f} s each)")
-    print(f"batched (batch {batch_size}): {batch_s:.1f} s = {batch_rate:.2f}/s; identical responses {same}/{len(prompts)}")
-    ratio = batch_rate / one_rate
-    print(f"batched / one at a time: {ratio:.1f}x (goal >= 10x): {'MET' if ratio >= 10 else 'NOT MET'}")
-    print(f"prefill alone (every prompt read once, 1 new token): {prefill_s:.1f} s for {prompt_tokens} prompt tokens "
-          f"({1000 * prefill_s / prompt_tokens:.2f} ms each), so no batching can beat "
-          f"{one_s / prefill_s:.1f}x here")
-    print("one decoding step (per row): " + ", ".join(f"batch {b}: {ms:.1f} ms" for b, ms in step_costs.items())
-          + " -- the per-row cost that batching can still remove")
-    new_tokens = sum(len(gen.tokenizer(r, add_special_tokens=False)["input_ids"]) for r in batched)
-    floor_s = prefill_s + new_tokens * min(step_costs.values()) / 1000
-    print(f"floor: prefill + {new_tokens} generated tokens at the cheapest per-row step = {floor_s:.1f} s, "
-          f"so at most {one_s / floor_s:.1f}x on this machine in {str(model.dtype).removeprefix('torch.')}")
+    n = len(prompts)
+    one_rate = n / one_s
+    print(f"one at a time (model.generate per prompt, as the study): {n} examples in {one_s:.1f} s = "
+          f"{one_rate:.2f}/s ({one_s / n:.2f} s each)")
+    for name, responses, seconds in ((f"padded batches of {batch_size}", padded, padded_s),
+                                     (f"continuous ({infer['batch_size']} slots, {infer['token_budget']}-token steps)",
+                                      continuous, continuous_s)):
+        same = sum(a == b for a, b in zip(single, responses))
+        print(f"{name}: {seconds:.1f} s = {n / seconds:.2f}/s, {one_s / seconds:.1f}x; identical responses {same}/{n}")
+    ratio = one_s / continuous_s
+    print(f"batched (continuous) / one at a time: {ratio:.1f}x (goal >= 10x): {'MET' if ratio >= 10 else 'NOT MET'}")
+    print(f"continuous: {stats['steps']} forward passes; prompt tokens computed {stats['prompt_tokens_computed']} "
+          f"of {stats['prompt_tokens']} (the rest copied from shared prefixes)")
+    print(f"prefill: {prefill_ms:.2f} ms per prompt token; one decoding step (per row): "
+          + ", ".join(f"batch {b}: {ms:.1f} ms" for b, ms in step_costs.items()))
+    new_tokens = sum(map(len, ids))
+    floor_s = (stats["prompt_tokens_computed"] * prefill_ms + new_tokens * min(step_costs.values())) / 1000
+    print(f"floor: {stats['prompt_tokens_computed']} prompt tokens at the prefill rate + {new_tokens} generated "
+          f"tokens at the cheapest per-row step = {floor_s:.1f} s, so at most {one_s / floor_s:.1f}x on this machine "
+          f"in {str(model.dtype).removeprefix('torch.')}")
 
 
 def decode_step_costs(model, prompt_ids, steps=8):
@@ -129,7 +143,7 @@ def bench_scoring(tasks, n, sample):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--examples", type=int, default=96, help="eval examples for the generation part")
-    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--batch-size", type=int, default=16, help="rows per padded batch")
     ap.add_argument("--predictions", type=int, default=20000)
     ap.add_argument("--sample", type=int, default=300, help="predictions scored one at a time")
     ap.add_argument("--skip-generation", action="store_true")

@@ -1,19 +1,93 @@
 import pytest
 
-from shoplora.inference import ANSWER_CHARS, AnswerCharsOnly, answer_token_ids, choose_backend, generate
+from shoplora.answer_constraint import ANSWER_CHARS
+from shoplora.continuous_batching import _Cache, _Slots, generate_continuous, unsupported_reason
+from shoplora.inference import AnswerCharsOnly, Generator, answer_token_ids, choose_backend, generate
 
 PROMPTS = ["Which is a shoe?\n0. hat\n1. boot\nAnswer with the number.",
            "Name one brand of running shoes.",
            "Write one sentence about a very long list of kitchen items: pans, pots, knives, spoons, forks."]
 
 
-def test_batched_left_padded_greedy_equals_one_at_a_time(tiny_model_dir):
+@pytest.fixture(scope="module")
+def generator(tiny_model_dir):
+    return Generator(tiny_model_dir, "smollm2", backend="transformers")
+
+
+def one_at_a_time(generator, prompts, lengths):
+    """The study's way: plain model.generate on one prompt at a time."""
+    return [generator.run([p], [n], batch_size=1, engine="padded")[0] for p, n in zip(prompts, lengths)]
+
+
+@pytest.mark.parametrize("engine", ["continuous", "padded"])
+def test_batched_greedy_equals_one_at_a_time(generator, engine):
     lengths = [6, 8, 10]
-    batched = generate(tiny_model_dir, "smollm2", PROMPTS, lengths, batch_size=3)
-    single = [generate(tiny_model_dir, "smollm2", [p], [n], batch_size=1)[0] for p, n in zip(PROMPTS, lengths)]
-    assert batched == single
+    batched = generator.run(PROMPTS, lengths, batch_size=3, engine=engine)
+    assert batched == one_at_a_time(generator, PROMPTS, lengths)
     assert all(isinstance(r, str) and r for r in batched)
     assert "<|im_end|>" not in "".join(batched)
+
+
+SHARED = "Rank these listings for a customer who needs running shoes, best first:\n"
+RANKING = [SHARED + "1. trail runners\n2. sandals\n3. ski boots", SHARED + "1. sandals\n2. road runners\n3. clogs",
+           SHARED + "1. slippers\n2. spikes", "Name one brand of running shoes.", SHARED + "1. boots"]
+
+
+def test_continuous_slot_reuse_chunked_prompts_and_shared_prefixes_keep_greedy_answers(generator):
+    """2 slots for 5 prompts and 9-token steps: prompts are read in chunks over several steps,
+    sequences join as others leave, and the shared instruction is copied, not recomputed;
+    the answers are still those of model.generate one prompt at a time."""
+    from shoplora.inference import encode_prompt
+
+    lengths = [12, 5, 9, 7, 3]
+    encoded = [encode_prompt(generator.template, generator.tokenizer, p) for p in RANKING]
+    stats = {}
+    ids = generate_continuous(generator._load(), encoded, lengths, generator.stop_ids, slots=2, token_budget=9,
+                              stats=stats)
+    answers = [generator.tokenizer.decode(i, skip_special_tokens=True) for i in ids]
+    assert answers == one_at_a_time(generator, RANKING, lengths)
+    assert all(len(i) <= n for i, n in zip(ids, lengths))
+    assert stats["prompt_tokens"] == sum(map(len, encoded))
+    # Every prompt after the first shares at least the system prompt; the ranking prompts
+    # share the instruction as well.
+    assert stats["prompt_tokens_computed"] < stats["prompt_tokens"] - 4 * 20
+    assert stats["steps"] > max(lengths)
+
+
+def test_slots_reuse_a_held_prefix_in_place_or_copy_it():
+    import torch
+
+    cache = _Cache(slots=3, max_len=8)
+    keys, values = cache.layer(0, torch.zeros(1, 1, 1, 2), torch.zeros(1, 1, 1, 2))
+    slots = _Slots(3)
+    first, shared = slots.take([1, 2, 3, 4], cache)
+    assert (first, shared) == (0, 0)
+    keys[0, 0, :4] = torch.arange(1.0, 5.0)[:, None]
+    slots.progress(0, [1, 2, 3, 4], 4)
+    # Slot 0 is still in use: the common prefix [1, 2, 3] is copied into a free slot.
+    second, shared = slots.take([1, 2, 3, 9, 9], cache)
+    assert (second, shared) == (1, 3)
+    assert keys[1, 0, :3, 0].tolist() == [1.0, 2.0, 3.0] and keys[1, 0, 3, 0] == 0
+    # Once slot 0 is free, a prompt that shares its prefix takes slot 0 itself, no copy.
+    slots.release(0)
+    third, shared = slots.take([1, 2, 3, 4, 5], cache)
+    assert (third, shared) == (0, 4)
+    # A prompt equal to a held one still reads its last token, which yields the first answer token.
+    slots.release(0)
+    assert slots.take([1, 2, 3, 4], cache) == (0, 3)
+
+
+def test_models_whose_attention_the_engine_does_not_implement_are_named():
+    from transformers import (Gemma2Config, Gemma2ForCausalLM, LlamaConfig, LlamaForCausalLM, MistralConfig,
+                              MistralForCausalLM)
+
+    small = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                 num_key_value_heads=1, vocab_size=64)
+    assert unsupported_reason(LlamaForCausalLM(LlamaConfig(**small))) is None
+    assert unsupported_reason(MistralForCausalLM(MistralConfig(**small, sliding_window=16))) == \
+        "sliding-window attention"
+    assert unsupported_reason(MistralForCausalLM(MistralConfig(**small, sliding_window=None))) is None
+    assert unsupported_reason(Gemma2ForCausalLM(Gemma2Config(**small, head_dim=16))) is not None
 
 
 def test_constrained_rows_only_write_digits_commas_and_spaces(tiny_model_dir):

@@ -1,9 +1,12 @@
 """infer: batched greedy generation with prompts encoded by LLaMA-Factory's own template.
 
 Two backends: transformers (CPU or GPU; what the tests run) and vLLM, used when the package
-is installed and a GPU is present. Optional constrained decoding lets multiple-choice,
-ranking and retrieval answers contain only digits, commas and spaces, as the KDD Cup 2024
-winners did.
+is installed and a GPU is present. The transformers backend batches continuously by default
+(continuous_batching.py: sequences join and leave at every step, shared prompt prefixes are
+computed once); `padded` runs `model.generate` on left-padded batches instead, and is what
+the continuous engine falls back to for attention it does not implement. Optional
+constrained decoding (answer_constraint.py) lets multiple-choice, ranking and retrieval
+answers contain only digits, commas and spaces.
 """
 
 import importlib.util
@@ -11,9 +14,11 @@ import sys
 import time
 from pathlib import Path
 
-CONSTRAINED_TASK_TYPES = ("multiple-choice", "ranking", "retrieval")
-ANSWER_CHARS = frozenset("0123456789, ")
+from .answer_constraint import AnswerCharsOnly, answer_token_ids
+from .continuous_batching import generate_continuous, unsupported_reason
+
 BACKENDS = ("auto", "transformers", "vllm")
+ENGINES = ("continuous", "padded")
 
 
 class TemplateMismatchError(RuntimeError):
@@ -60,39 +65,10 @@ def choose_backend(requested="auto"):
     return "vllm" if requested == "vllm" or (requested == "auto" and vllm_usable) else "transformers"
 
 
-def answer_token_ids(tokenizer, stop_ids):
-    """Token ids whose text is only digits, commas and spaces, plus the stop tokens."""
-    texts = tokenizer.batch_decode([[token_id] for token_id in range(len(tokenizer))])
-    allowed = {i for i, text in enumerate(texts) if text and set(text) <= ANSWER_CHARS}
-    return sorted(allowed | set(stop_ids))
-
-
-class AnswerCharsOnly:
-    """Logits processor: rows flagged constrained may only pick the allowed token ids."""
-
-    def __init__(self, allowed_ids, constrained_rows):
-        import torch
-
-        self.allowed = torch.tensor(allowed_ids, dtype=torch.long)
-        self.rows = torch.tensor(constrained_rows, dtype=torch.bool)
-        self.mask = None
-
-    def __call__(self, input_ids, scores):
-        import torch
-
-        if self.mask is None or self.mask.shape[-1] != scores.shape[-1]:
-            self.mask = torch.full((scores.shape[-1],), float("-inf"), device=scores.device)
-            self.mask[self.allowed.to(scores.device)] = 0.0
-        rows = self.rows.to(scores.device)
-        if rows.any():
-            scores[rows] = scores[rows] + self.mask
-        return scores
-
-
 class Generator:
     """A model loaded once with its template; `run` generates greedy responses for prompts."""
 
-    def __init__(self, model_dir, template_name, backend="auto", dtype="auto"):
+    def __init__(self, model_dir, template_name, backend="auto", dtype="auto", engine="continuous", token_budget=256):
         from transformers import AutoTokenizer
 
         check_template(model_dir, template_name)
@@ -102,6 +78,9 @@ class Generator:
         self.stop_ids = self.template.get_stop_token_ids(self.tokenizer)
         self.backend = choose_backend(backend)
         self.dtype = dtype
+        if engine not in ENGINES:
+            raise ValueError(f"infer.engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        self.engine, self.token_budget = engine, token_budget
         self._allowed = None
         self._model = None
 
@@ -110,15 +89,22 @@ class Generator:
             self._allowed = answer_token_ids(self.tokenizer, self.stop_ids)
         return self._allowed
 
-    def run(self, prompts, max_new_tokens, batch_size=8, constrained=None, progress=sys.stderr):
+    def run(self, prompts, max_new_tokens, batch_size=8, constrained=None, progress=sys.stderr, engine=None):
         """max_new_tokens: a list aligned with prompts. constrained: booleans aligned with
-        prompts (None: no constraint); those rows may only generate digits, commas and spaces."""
+        prompts (None: no constraint); those rows may only generate digits, commas and spaces.
+        batch_size: sequences decoded together. engine: overrides the Generator's for this call;
+        `padded` with batch_size 1 is plain `model.generate` one prompt at a time."""
         encoded = [encode_prompt(self.template, self.tokenizer, p) for p in prompts]
         constrained = list(constrained) if constrained is not None else [False] * len(prompts)
         allowed = self.allowed_ids() if any(constrained) else None
         if self.backend == "vllm":
             return _generate_vllm(self.model_dir, encoded, max_new_tokens, self.stop_ids, constrained, allowed)
-        return self._run_transformers(encoded, max_new_tokens, constrained, allowed, batch_size, progress)
+        if (engine or self.engine) == "continuous":
+            reason = unsupported_reason(self._load())
+            if reason is None:
+                return self._run_continuous(encoded, max_new_tokens, constrained, allowed, batch_size, progress)
+            print(f"infer: continuous batching does not implement {reason}; using padded batches", file=progress)
+        return self._run_padded(encoded, max_new_tokens, constrained, allowed, batch_size, progress)
 
     def _load(self):
         import torch
@@ -132,7 +118,12 @@ class Generator:
             self._model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=dtype).to(self.device).eval()
         return self._model
 
-    def _run_transformers(self, encoded, max_new_tokens, constrained, allowed, batch_size, progress):
+    def _run_continuous(self, encoded, max_new_tokens, constrained, allowed, batch_size, progress):
+        generated = generate_continuous(self._load(), encoded, max_new_tokens, self.stop_ids, constrained, allowed,
+                                        slots=batch_size, token_budget=self.token_budget, progress=progress)
+        return [self.tokenizer.decode(ids, skip_special_tokens=True) for ids in generated]
+
+    def _run_padded(self, encoded, max_new_tokens, constrained, allowed, batch_size, progress):
         import torch
         from transformers import LogitsProcessorList
 
@@ -169,10 +160,10 @@ class Generator:
 
 
 def generate(model_dir, template_name, prompts, max_new_tokens, batch_size=8, constrained=None,
-             backend="auto", dtype="auto", progress=sys.stderr):
+             backend="auto", dtype="auto", engine="continuous", token_budget=256, progress=sys.stderr):
     """Greedy responses for `prompts` (see Generator.run)."""
-    return Generator(model_dir, template_name, backend, dtype).run(prompts, max_new_tokens, batch_size, constrained,
-                                                            progress)
+    generator = Generator(model_dir, template_name, backend, dtype, engine, token_budget)
+    return generator.run(prompts, max_new_tokens, batch_size, constrained, progress)
 
 
 def _generate_vllm(model_dir, encoded, max_new_tokens, stop_ids, constrained, allowed):
