@@ -16,6 +16,7 @@ attention interface, for one that reads and writes a per-slot key/value cache.
 import time
 from collections import deque
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 from .answer_constraint import AnswerCharsOnly
 
@@ -72,27 +73,28 @@ class _Step:
         self.write_slot = tensor([slot for slot, _ in writes])
         self.write_pos = tensor([pos for _, pos in writes])
         self.decode = None
-        if decodes:  # (packed index, slot, position)
-            seen = [pos + 1 for _, _, pos in decodes]
-            width = max(seen)
-            self.decode = (tensor([t for t, _, _ in decodes]), tensor([s for _, s, _ in decodes]), width,
-                           (torch.arange(width, device=device)[None, :] < tensor(seen)[:, None])[:, None, None, :])
+        if decodes:  # (packed index, slot, position): one query row per sequence
+            seen = tensor([pos + 1 for _, _, pos in decodes])
+            width = int(seen.max())
+            self.decode = SimpleNamespace(
+                tokens=tensor([t for t, _, _ in decodes]), slots=tensor([s for _, s, _ in decodes]), width=width,
+                mask=(torch.arange(width, device=device)[None, :] < seen[:, None])[:, None, None, :])
         self.prefill = None
-        if prefills:  # (first packed index, slot, first position, length)
+        if prefills:  # (first packed index, slot, first position, length): chunks padded to one shape
             chunk = max(n for _, _, _, n in prefills)
             width = max(p + n for _, _, p, n in prefills)
             i = torch.arange(chunk, device=device)
             starts, lengths = tensor([p for _, _, p, _ in prefills]), tensor([n for _, _, _, n in prefills])
             firsts = tensor([t for t, _, _, _ in prefills])
-            gather = firsts[:, None] + torch.minimum(i[None, :], lengths[:, None] - 1)
+            gather = firsts[:, None] + torch.minimum(i[None, :], lengths[:, None] - 1)  # [chunks, chunk]
             keys = torch.arange(width, device=device)
-            mask = keys[None, None, :] <= starts[:, None, None] + i[None, :, None]
+            causal = keys[None, None, :] <= starts[:, None, None] + i[None, :, None]
             valid = i[None, :] < lengths[:, None]
             # A padding query row still needs one visible key, or attention returns NaN.
-            mask = (mask & valid[:, :, None]) | (~valid[:, :, None] & (keys == 0))
+            mask = (causal & valid[:, :, None]) | (~valid[:, :, None] & (keys == 0))
             rows, cols = valid.nonzero(as_tuple=True)
-            self.prefill = (gather, tensor([s for _, s, _, _ in prefills]), width, mask[:, None], rows, cols,
-                            gather[rows, cols])
+            self.prefill = SimpleNamespace(gather=gather, slots=tensor([s for _, s, _, _ in prefills]), width=width,
+                                           mask=mask[:, None], rows=rows, cols=cols, targets=gather[rows, cols])
 
 
 def _packed_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
@@ -108,15 +110,15 @@ def _packed_attention(module, query, key, value, attention_mask, scaling=None, d
     q = query[0].transpose(0, 1)  # [T, heads, dim]
     out = torch.empty_like(q)
     if step.decode is not None:
-        tokens, slots, width, mask = step.decode
-        o = sdpa(q[tokens][:, :, None], keys[slots, :, :width], values[slots, :, :width], attn_mask=mask,
-                 scale=scaling, enable_gqa=gqa)
-        out[tokens] = o[:, :, 0]
+        d = step.decode
+        o = sdpa(q[d.tokens][:, :, None], keys[d.slots, :, :d.width], values[d.slots, :, :d.width],
+                 attn_mask=d.mask, scale=scaling, enable_gqa=gqa)
+        out[d.tokens] = o[:, :, 0]
     if step.prefill is not None:
-        gather, slots, width, mask, rows, cols, targets = step.prefill
-        o = sdpa(q[gather].transpose(1, 2), keys[slots, :, :width], values[slots, :, :width], attn_mask=mask,
-                 scale=scaling, enable_gqa=gqa)
-        out[targets] = o.transpose(1, 2)[rows, cols]
+        p = step.prefill
+        o = sdpa(q[p.gather].transpose(1, 2), keys[p.slots, :, :p.width], values[p.slots, :, :p.width],
+                 attn_mask=p.mask, scale=scaling, enable_gqa=gqa)
+        out[p.targets] = o.transpose(1, 2)[p.rows, p.cols]
     return out[None], None
 
 
@@ -140,8 +142,8 @@ def _packed_attention_on(model):
 
 
 class _Sequence:
-    def __init__(self, index, prompt, max_new, constrained):
-        self.index, self.prompt, self.max_new, self.constrained = index, prompt, max_new, constrained
+    def __init__(self, index, prompt, max_new):
+        self.index, self.prompt, self.max_new = index, prompt, max_new
         self.slot, self.computed, self.generated, self.finished = None, 0, [], False
 
     @property
@@ -195,7 +197,7 @@ def generate_continuous(model, prompts, max_new_tokens, stop_ids, constrained=No
 
     n = len(prompts)
     constrained = list(constrained) if constrained is not None else [False] * n
-    sequences = [_Sequence(i, list(p), m, c) for i, (p, m, c) in enumerate(zip(prompts, max_new_tokens, constrained))]
+    sequences = [_Sequence(i, list(p), m) for i, (p, m) in enumerate(zip(prompts, max_new_tokens))]
     if not sequences:
         return []
     device = next(model.parameters()).device
@@ -214,6 +216,8 @@ def generate_continuous(model, prompts, max_new_tokens, stop_ids, constrained=No
     global _step
     with _packed_attention_on(model), torch.no_grad():
         while waiting or active:
+            # Plan the step: one token per decoding sequence, then prompt chunks of sequences
+            # still reading theirs, then new sequences while slots and budget last.
             tokens, positions, writes, decodes, prefills, readout = [], [], [], [], [], []
             for s in active:
                 if s.decoding:
@@ -243,6 +247,7 @@ def generate_continuous(model, prompts, max_new_tokens, stop_ids, constrained=No
                                logits_to_keep=keep).logits[0]
             finally:
                 _step = None
+            # Greedy choice for every sequence whose last token was in this step.
             logits = logits.float()
             if answer_chars is not None:
                 logits = answer_chars.apply(logits, [s.index for _, s in readout])
