@@ -33,7 +33,8 @@ def slurm_jobs():
     jobs = []
     for line in out.splitlines():
         fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
-        jobs.append(fields)
+        if "JobId" in fields:  # not the "No jobs in the system" line of an empty queue
+            jobs.append(fields)
     return jobs
 
 
