@@ -63,7 +63,7 @@ def test_slots_reuse_a_held_prefix_in_place_or_copy_it():
     first, shared = slots.take([1, 2, 3, 4], cache)
     assert (first, shared) == (0, 0)
     keys[0, 0, :4] = torch.arange(1.0, 5.0)[:, None]
-    slots.progress(0, [1, 2, 3, 4], 4)
+    slots.progress(0, 4)
     # Slot 0 is still in use: the common prefix [1, 2, 3] is copied into a free slot.
     second, shared = slots.take([1, 2, 3, 9, 9], cache)
     assert (second, shared) == (1, 3)

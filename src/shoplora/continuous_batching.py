@@ -13,6 +13,7 @@ The model's own layers do the work; only attention is swapped, through transform
 attention interface, for one that reads and writes a per-slot key/value cache.
 """
 
+import os.path
 import time
 from collections import deque
 from contextlib import contextmanager
@@ -151,14 +152,6 @@ class _Sequence:
         return self.computed == len(self.prompt) and bool(self.generated)
 
 
-def _common_prefix(a, b):
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
-
-
 class _Slots:
     """Cache slots: which prompt prefix each holds, so new prompts can reuse it."""
 
@@ -171,7 +164,7 @@ class _Slots:
         longest prefix held by any slot, copied over unless the chosen slot holds it itself."""
         best_len, best_src = 0, None
         for slot, (tokens, computed) in self.held.items():
-            length = min(_common_prefix(prompt, tokens), computed, len(prompt) - 1)
+            length = min(len(os.path.commonprefix([prompt, tokens])), computed, len(prompt) - 1)
             if length > best_len:
                 best_len, best_src = length, slot
         slot = best_src if best_src in self.free else self.free[0]
@@ -181,8 +174,8 @@ class _Slots:
         self.held[slot] = (prompt, best_len)
         return slot, best_len
 
-    def progress(self, slot, prompt, computed):
-        self.held[slot] = (prompt, computed)
+    def progress(self, slot, computed):
+        self.held[slot] = (self.held[slot][0], computed)
 
     def release(self, slot):
         self.free.append(slot)
@@ -236,7 +229,6 @@ def generate_continuous(model, prompts, max_new_tokens, stop_ids, constrained=No
                 s.slot, s.computed = free.take(s.prompt, cache)
                 active.append(s)
                 budget -= _plan_prefill(s, budget, tokens, positions, writes, prefills, readout)
-            by_slot = {s.slot: s for s in active}
             computed += sum(count for _, _, _, count in prefills)
             steps += 1
             _step = _Step(cache, writes, decodes, prefills, device)
@@ -251,9 +243,8 @@ def generate_continuous(model, prompts, max_new_tokens, stop_ids, constrained=No
             logits = logits.float()
             if answer_chars is not None:
                 logits = answer_chars.apply(logits, [s.index for _, s in readout])
-            for _, slot, _, _ in prefills:  # their keys and values are in the cache now
-                s = by_slot[slot]
-                free.progress(slot, s.prompt, s.computed)
+            for _, slot, first_pos, count in prefills:  # their keys and values are in the cache now
+                free.progress(slot, first_pos + count)
             for (_, s), token in zip(readout, logits.argmax(-1).tolist()):
                 if token in stop:
                     s.finished = True
