@@ -24,7 +24,6 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from shoplora.continuous_batching import generate_continuous  # noqa: E402
 from shoplora.inference import Generator, encode_prompt  # noqa: E402
 from shoplora.model_prep import prepare_base_model  # noqa: E402
 from shoplora.scoring import score_predictions  # noqa: E402
@@ -58,9 +57,8 @@ def bench_generation(config, tasks, batch_size):
         padded_s = time.perf_counter() - started
         stats = {}
         started = time.perf_counter()
-        ids = generate_continuous(model, encoded, lengths, gen.stop_ids, slots=infer["batch_size"],
-                                  token_budget=infer["token_budget"], stats=stats)
-        continuous = [gen.tokenizer.decode(i, skip_special_tokens=True) for i in ids]
+        continuous = gen.run(prompts, lengths, batch_size=infer["batch_size"], progress=quiet, engine="continuous",
+                             stats=stats)
         continuous_s = time.perf_counter() - started
         # What bounds any batching on a CPU: reading a prompt token (prefill) is compute-bound
         # and costs the same batched or not; only the per-row decoding step shrinks with batch.
@@ -83,7 +81,7 @@ def bench_generation(config, tasks, batch_size):
           f"of {stats['prompt_tokens']} (the rest copied from shared prefixes)")
     print(f"prefill: {prefill_ms:.2f} ms per prompt token; one decoding step (per row): "
           + ", ".join(f"batch {b}: {ms:.1f} ms" for b, ms in step_costs.items()))
-    new_tokens = sum(map(len, ids))
+    new_tokens = stats["generated_tokens"]
     floor_s = (stats["prompt_tokens_computed"] * prefill_ms + new_tokens * min(step_costs.values())) / 1000
     print(f"floor: {stats['prompt_tokens_computed']} prompt tokens at the prefill rate + {new_tokens} generated "
           f"tokens at the cheapest per-row step = {floor_s:.1f} s, so at most {one_s / floor_s:.1f}x on this machine "

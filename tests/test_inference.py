@@ -1,8 +1,8 @@
 import pytest
 
-from shoplora.answer_constraint import ANSWER_CHARS
+from shoplora.answer_constraint import ANSWER_CHARS, AnswerCharsOnly, answer_token_ids
 from shoplora.continuous_batching import _Cache, _Slots, generate_continuous, unsupported_reason
-from shoplora.inference import AnswerCharsOnly, Generator, answer_token_ids, choose_backend, generate
+from shoplora.inference import Generator, choose_backend, generate
 
 PROMPTS = ["Which is a shoe?\n0. hat\n1. boot\nAnswer with the number.",
            "Name one brand of running shoes.",
@@ -52,6 +52,7 @@ def test_continuous_slot_reuse_chunked_prompts_and_shared_prefixes_keep_greedy_a
     # share the instruction as well.
     assert stats["prompt_tokens_computed"] < stats["prompt_tokens"] - 4 * 20
     assert stats["steps"] > max(lengths)
+    assert stats["generated_tokens"] == sum(map(len, ids))
 
 
 def test_slots_reuse_a_held_prefix_in_place_or_copy_it():

@@ -184,8 +184,8 @@ class _Slots:
 def generate_continuous(model, prompts, max_new_tokens, stop_ids, constrained=None, allowed_ids=None,
                         slots=64, token_budget=256, progress=None, stats=None):
     """Greedy new token ids (stop tokens cut) for each prompt (a list of token ids).
-    stats: a dict to fill with steps, prompt_tokens and prompt_tokens_computed (the rest came
-    from shared prefixes)."""
+    stats: a dict to fill with steps, prompt_tokens, prompt_tokens_computed (the rest came
+    from shared prefixes) and generated_tokens."""
     import torch
 
     n = len(prompts)
@@ -262,7 +262,7 @@ def generate_continuous(model, prompts, max_new_tokens, stop_ids, constrained=No
                 print(f"infer: {done}/{n} examples, {done / elapsed:.2f}/s", file=progress, flush=True)
     if stats is not None:
         stats.update(steps=steps, prompt_tokens=sum(len(s.prompt) for s in sequences if s.max_new > 0),
-                     prompt_tokens_computed=computed)
+                     prompt_tokens_computed=computed, generated_tokens=sum(len(s.generated) for s in sequences))
     return [s.generated for s in sequences]
 
 

@@ -89,11 +89,13 @@ class Generator:
             self._allowed = answer_token_ids(self.tokenizer, self.stop_ids)
         return self._allowed
 
-    def run(self, prompts, max_new_tokens, batch_size=8, constrained=None, progress=sys.stderr, engine=None):
+    def run(self, prompts, max_new_tokens, batch_size=8, constrained=None, progress=sys.stderr, engine=None,
+            stats=None):
         """max_new_tokens: a list aligned with prompts. constrained: booleans aligned with
         prompts (None: no constraint); those rows may only generate digits, commas and spaces.
         batch_size: sequences decoded together. engine: overrides the Generator's for this call;
-        `padded` with batch_size 1 is plain `model.generate` one prompt at a time."""
+        `padded` with batch_size 1 is plain `model.generate` one prompt at a time.
+        stats: a dict the continuous engine fills (see generate_continuous)."""
         encoded = [encode_prompt(self.template, self.tokenizer, p) for p in prompts]
         constrained = list(constrained) if constrained is not None else [False] * len(prompts)
         allowed = self.allowed_ids() if any(constrained) else None
@@ -102,7 +104,7 @@ class Generator:
         if (engine or self.engine) == "continuous":
             reason = unsupported_reason(self._load())
             if reason is None:
-                return self._run_continuous(encoded, max_new_tokens, constrained, allowed, batch_size, progress)
+                return self._run_continuous(encoded, max_new_tokens, constrained, allowed, batch_size, progress, stats)
             print(f"infer: continuous batching does not implement {reason}; using padded batches", file=progress)
         return self._run_padded(encoded, max_new_tokens, constrained, allowed, batch_size, progress)
 
@@ -118,9 +120,10 @@ class Generator:
             self._model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=dtype).to(self.device).eval()
         return self._model
 
-    def _run_continuous(self, encoded, max_new_tokens, constrained, allowed, batch_size, progress):
+    def _run_continuous(self, encoded, max_new_tokens, constrained, allowed, batch_size, progress, stats):
         generated = generate_continuous(self._load(), encoded, max_new_tokens, self.stop_ids, constrained, allowed,
-                                        slots=batch_size, token_budget=self.token_budget, progress=progress)
+                                        slots=batch_size, token_budget=self.token_budget, progress=progress,
+                                        stats=stats)
         return [self.tokenizer.decode(ids, skip_special_tokens=True) for ids in generated]
 
     def _run_padded(self, encoded, max_new_tokens, constrained, allowed, batch_size, progress):
