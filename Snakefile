@@ -15,15 +15,15 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/model.smk"
-include: "workflow/rules/corpus.smk"
-include: "workflow/rules/generate.smk"
-include: "workflow/rules/curate.smk"
-include: "workflow/rules/train.smk"
-include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/generation.smk"
+include: "workflow/rules/curation.smk"
+include: "workflow/rules/training.smk"
+include: "workflow/rules/inference.smk"
+include: "workflow/rules/evaluation.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_outputs(),
-    default_target: True

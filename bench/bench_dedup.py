@@ -17,23 +17,27 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "bench"))
+# The study's loop (the reference the fast search must equal) is a test helper.
+sys.path.insert(0, str(ROOT / "tests"))
 
+from shoplora.config.schema import section_defaults  # noqa: E402
+from shoplora.curation.curate import curate  # noqa: E402
+
+from helpers.rouge_reference import study_loop  # noqa: E402
 from shopping_prompts import shopping_prompts  # noqa: E402
-from shoplora.curate import curate  # noqa: E402
-from shoplora.rouge_l import study_loop  # noqa: E402
 
 THRESHOLD = 0.7
 
 
 def as_tasks(prompts):
-    return [{"id": str(i), "input_field": p, "output_field": "x", "task_type": "generation", "source": "bench"}
-            for i, p in enumerate(prompts)]
+    return [
+        {"id": str(i), "input_field": p, "output_field": "x", "task_type": "generation", "source": "bench"}
+        for i, p in enumerate(prompts)
+    ]
 
 
 def fast_decisions(prompts, scorer):
-    cfg = {"near_duplicate_threshold": THRESHOLD, "scorer": scorer, "decontaminate": False}
+    cfg = section_defaults("curate", near_duplicate_threshold=THRESHOLD, scorer=scorer, decontaminate=False)
     started = time.perf_counter()
     kept, dropped, report = curate([as_tasks(prompts)], [], cfg, progress=io.StringIO())
     seconds = time.perf_counter() - started
@@ -50,7 +54,7 @@ def main():
     prompts = shopping_prompts(max(args.subset, args.n), seed=0)
     print(f"prompts: median {statistics.median(len(p.split()) for p in prompts[:5000])} words")
 
-    subset = prompts[:args.subset]
+    subset = prompts[: args.subset]
     started = time.perf_counter()
     reference = study_loop(subset, THRESHOLD, args.scorer)
     study_seconds = time.perf_counter() - started
@@ -61,20 +65,26 @@ def main():
             assert str(i) in kept_ids, f"task {i}: the study keeps it, shoplora drops it ({reasons.get(str(i))})"
         else:
             assert str(i) not in kept_ids, f"task {i}: the study drops it, shoplora keeps it"
-    print(f"head-to-head on {len(subset)} tasks ({args.scorer}): study loop {study_seconds:.2f} s, "
-          f"shoplora {fast_seconds:.3f} s, identical decisions ({len(kept_ids)} kept)")
+    print(
+        f"head-to-head on {len(subset)} tasks ({args.scorer}): study loop {study_seconds:.2f} s, "
+        f"shoplora {fast_seconds:.3f} s, identical decisions ({len(kept_ids)} kept)"
+    )
     ratio = study_seconds / fast_seconds
     print(f"speed ratio {ratio:.0f}x (goal >= 100x): {'MET' if ratio >= 100 else 'MISSED'}")
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kept_ids, _, report, seconds = fast_decisions(prompts[:args.n], args.scorer)
+    kept_ids, _, report, seconds = fast_decisions(prompts[: args.n], args.scorer)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"scale: {args.n} tasks in {seconds:.1f} s, {len(kept_ids)} kept, reasons {report['total']['reasons']}, "
-          f"{report['pairs_scored_exactly']} pairs scored exactly; peak RSS {peak_mb:.0f} MiB "
-          f"(before {rss_before / 1024:.0f} MiB)")
+    print(
+        f"scale: {args.n} tasks in {seconds:.1f} s, {len(kept_ids)} kept, reasons {report['total']['reasons']}, "
+        f"{report['pairs_scored_exactly']} pairs scored exactly; peak RSS {peak_mb:.0f} MiB "
+        f"(before {rss_before / 1024:.0f} MiB)"
+    )
     goal = 60 * args.n / 100_000
-    print(f"scale time {seconds:.1f} s (goal <= {goal:.0f} s for {args.n} tasks): "
-          f"{'MET' if seconds <= goal else 'MISSED'}")
+    print(
+        f"scale time {seconds:.1f} s (goal <= {goal:.0f} s for {args.n} tasks): "
+        f"{'MET' if seconds <= goal else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

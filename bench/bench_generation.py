@@ -11,7 +11,7 @@ Usage: bench/bench_generation.py [--requests 2000] [--concurrency 64] [--latency
 """
 
 import argparse
-import os
+import io
 import subprocess
 import sys
 import tempfile
@@ -19,28 +19,51 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
-from shoplora.gen_prompts import build_requests  # noqa: E402
-from shoplora.llm_client import run_requests  # noqa: E402
+from shoplora.config.schema import section_defaults  # noqa: E402
+from shoplora.generation.client import run_requests  # noqa: E402
+from shoplora.generation.prompts import build_requests  # noqa: E402
 
-SEEDS = [{"id": f"s{i}", "task_type": "generation", "input_field": f"Describe product number {i} for a shopper.",
-          "output_field": f"Product {i} is useful."} for i in range(40)]
+SEEDS = [
+    {
+        "id": f"s{i}",
+        "task_type": "generation",
+        "input_field": f"Describe product number {i} for a shopper.",
+        "output_field": f"Product {i} is useful.",
+    }
+    for i in range(40)
+]
 
 
 def start_server(*args):
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.Popen([sys.executable, "-m", "shoplora.fake_openai", "--fast", *args], stdout=subprocess.PIPE,
-                            text=True, env=env)
+    server = ROOT / "tests" / "helpers" / "fake_openai.py"
+    proc = subprocess.Popen([sys.executable, str(server), "--fast", *args], stdout=subprocess.PIPE, text=True)
     port = int(proc.stdout.readline())
     return proc, f"http://127.0.0.1:{port}/v1"
 
 
 def provider(base_url, n, concurrency, **kw):
-    return {"name": "bench", "kind": "openai", "model": "m", "base_url": base_url, "num_requests": n,
-            "seed_examples_per_prompt": 3, "tasks_per_request": 3, "max_concurrency": concurrency,
-            "max_retries": 5, "backoff_base_s": 0.5, "backoff_cap_s": 5, "sampling": {"max_tokens": 256},
-            "timeouts": {"connect": 10, "read": 30, "total": 60}, **kw}
+    return section_defaults(
+        "generation",
+        "providers",
+        "*",
+        **{
+            "name": "bench",
+            "kind": "openai",
+            "model": "m",
+            "base_url": base_url,
+            "num_requests": n,
+            "seed_examples_per_prompt": 3,
+            "tasks_per_request": 3,
+            "max_concurrency": concurrency,
+            "max_retries": 5,
+            "backoff_base_s": 0.5,
+            "backoff_cap_s": 5,
+            "sampling": {"max_tokens": 256},
+            "timeouts": {"connect": 10, "read": 30, "total": 60},
+            **kw,
+        },
+    )
 
 
 def run(prov):
@@ -48,7 +71,7 @@ def run(prov):
     with tempfile.TemporaryDirectory() as tmp:
         cpu = time.process_time()
         started = time.perf_counter()
-        stats = run_requests(prov, requests, Path(tmp) / "cache.jsonl", progress_stream=open(os.devnull, "w"))
+        stats = run_requests(prov, requests, Path(tmp) / "cache.jsonl", progress_stream=io.StringIO())
         wall = time.perf_counter() - started
         cpu = time.process_time() - cpu
     return stats, wall, cpu
@@ -71,8 +94,10 @@ def main():
     achieved = stats["success"] / wall
     ideal = args.concurrency / args.latency
     ratio = achieved / ideal
-    print(f"throughput: {stats['success']}/{args.requests} in {wall:.2f} s = {achieved:.0f} req/s; "
-          f"ideal {ideal:.0f} req/s; ratio {ratio:.3f} (goal >= 0.9): {'MET' if ratio >= 0.9 else 'MISSED'}")
+    print(
+        f"throughput: {stats['success']}/{args.requests} in {wall:.2f} s = {achieved:.0f} req/s; "
+        f"ideal {ideal:.0f} req/s; ratio {ratio:.3f} (goal >= 0.9): {'MET' if ratio >= 0.9 else 'MISSED'}"
+    )
     print(f"client CPU {cpu:.2f} s = {1000 * cpu / args.requests:.2f} ms per request; errors {stats['errors']}")
 
     server, url = start_server("--latency", str(args.latency), "--rpm", str(args.rpm))
@@ -83,9 +108,11 @@ def main():
     rate = 60 * stats["success"] / wall
     off = abs(rate - args.rpm) / args.rpm
     throttled = stats["errors"].get("http_429", 0)
-    print(f"rate limit {args.rpm:.0f}/min: {stats['success']} requests in {wall:.1f} s = {rate:.0f}/min, "
-          f"{100 * off:.1f}% off the limit (goal <= 5%), 429s provoked: {throttled}: "
-          f"{'MET' if off <= 0.05 and throttled == 0 else 'MISSED'}")
+    print(
+        f"rate limit {args.rpm:.0f}/min: {stats['success']} requests in {wall:.1f} s = {rate:.0f}/min, "
+        f"{100 * off:.1f}% off the limit (goal <= 5%), 429s provoked: {throttled}: "
+        f"{'MET' if off <= 0.05 and throttled == 0 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ Usage: bench/bench_inference.py [--examples 96] [--batch-size 16] [--predictions
 """
 
 import argparse
+import io
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,12 +22,12 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
-from shoplora.inference import Generator, encode_prompt  # noqa: E402
-from shoplora.model_prep import prepare_base_model  # noqa: E402
-from shoplora.scoring import score_predictions  # noqa: E402
-from shoplora.tasks import load_tasks  # noqa: E402
+from shoplora.config.check import check_config  # noqa: E402
+from shoplora.evaluation.scoring import score_predictions  # noqa: E402
+from shoplora.inference.generator import Generator, encode_prompt  # noqa: E402
+from shoplora.tasks.records import load_tasks  # noqa: E402
+from shoplora.training.base_model import prepare_base_model  # noqa: E402
 
 
 def eval_tasks(config):
@@ -42,13 +42,19 @@ def bench_generation(config, tasks, batch_size):
         model_dir = Path(tmp) / "base"
         prepare_base_model(config["base_model"], model_dir)
         infer = config["infer"]
-        gen = Generator(model_dir, config["base_model"]["template"], backend="transformers",
-                        token_budget=infer["token_budget"])
+        gen = Generator(
+            model_dir,
+            config["base_model"]["template"],
+            backend="transformers",
+            dtype=infer["dtype"],
+            engine=infer["engine"],
+            token_budget=infer["token_budget"],
+        )
         prompts = [t["input_field"] for t in tasks]
-        lengths = [infer["max_new_tokens"].get(t["task_type"], 64) for t in tasks]
+        lengths = [infer["max_new_tokens"][t["task_type"]] for t in tasks]
         encoded = [encode_prompt(gen.template, gen.tokenizer, p) for p in prompts]
         model = gen._load()
-        quiet = open("/dev/null", "w")
+        quiet = io.StringIO()
         started = time.perf_counter()
         single = [gen.run([p], [n], batch_size=1, progress=quiet, engine="padded")[0] for p, n in zip(prompts, lengths)]
         one_s = time.perf_counter() - started
@@ -57,8 +63,9 @@ def bench_generation(config, tasks, batch_size):
         padded_s = time.perf_counter() - started
         stats = {}
         started = time.perf_counter()
-        continuous = gen.run(prompts, lengths, batch_size=infer["batch_size"], progress=quiet, engine="continuous",
-                             stats=stats)
+        continuous = gen.run(
+            prompts, lengths, batch_size=infer["batch_size"], progress=quiet, engine="continuous", stats=stats
+        )
         continuous_s = time.perf_counter() - started
         # What bounds any batching on a CPU: reading a prompt token (prefill) is compute-bound
         # and costs the same batched or not; only the per-row decoding step shrinks with batch.
@@ -68,24 +75,33 @@ def bench_generation(config, tasks, batch_size):
         step_costs = decode_step_costs(model, max(encoded, key=len))
     n = len(prompts)
     one_rate = n / one_s
-    print(f"one at a time (model.generate per prompt, as the study): {n} examples in {one_s:.1f} s = "
-          f"{one_rate:.2f}/s ({one_s / n:.2f} s each)")
-    for name, responses, seconds in ((f"padded batches of {batch_size}", padded, padded_s),
-                                     (f"continuous ({infer['batch_size']} slots, {infer['token_budget']}-token steps)",
-                                      continuous, continuous_s)):
+    print(
+        f"one at a time (model.generate per prompt, as the study): {n} examples in {one_s:.1f} s = "
+        f"{one_rate:.2f}/s ({one_s / n:.2f} s each)"
+    )
+    for name, responses, seconds in (
+        (f"padded batches of {batch_size}", padded, padded_s),
+        (f"continuous ({infer['batch_size']} slots, {infer['token_budget']}-token steps)", continuous, continuous_s),
+    ):
         same = sum(a == b for a, b in zip(single, responses))
         print(f"{name}: {seconds:.1f} s = {n / seconds:.2f}/s, {one_s / seconds:.1f}x; identical responses {same}/{n}")
     ratio = one_s / continuous_s
     print(f"batched (continuous) / one at a time: {ratio:.1f}x (goal >= 10x): {'MET' if ratio >= 10 else 'NOT MET'}")
-    print(f"continuous: {stats['steps']} forward passes; prompt tokens computed {stats['prompt_tokens_computed']} "
-          f"of {stats['prompt_tokens']} (the rest copied from shared prefixes)")
-    print(f"prefill: {prefill_ms:.2f} ms per prompt token; one decoding step (per row): "
-          + ", ".join(f"batch {b}: {ms:.1f} ms" for b, ms in step_costs.items()))
+    print(
+        f"continuous: {stats['steps']} forward passes; prompt tokens computed {stats['prompt_tokens_computed']} "
+        f"of {stats['prompt_tokens']} (the rest copied from shared prefixes)"
+    )
+    print(
+        f"prefill: {prefill_ms:.2f} ms per prompt token; one decoding step (per row): "
+        + ", ".join(f"batch {b}: {ms:.1f} ms" for b, ms in step_costs.items())
+    )
     new_tokens = stats["generated_tokens"]
     floor_s = (stats["prompt_tokens_computed"] * prefill_ms + new_tokens * min(step_costs.values())) / 1000
-    print(f"floor: {stats['prompt_tokens_computed']} prompt tokens at the prefill rate + {new_tokens} generated "
-          f"tokens at the cheapest per-row step = {floor_s:.1f} s, so at most {one_s / floor_s:.1f}x on this machine "
-          f"in {str(model.dtype).removeprefix('torch.')}")
+    print(
+        f"floor: {stats['prompt_tokens_computed']} prompt tokens at the prefill rate + {new_tokens} generated "
+        f"tokens at the cheapest per-row step = {floor_s:.1f} s, so at most {one_s / floor_s:.1f}x on this machine "
+        f"in {str(model.dtype).removeprefix('torch.')}"
+    )
 
 
 def decode_step_costs(model, prompt_ids, steps=8):
@@ -133,8 +149,10 @@ def bench_scoring(tasks, n, sample):
         score_predictions([p], "lenient")
     single_per = (time.perf_counter() - started) / sample
     print(f"scoring: {n} predictions, {len(result['per_task'])} tasks, metrics {metrics}")
-    print(f"scoring: {batched_s:.1f} s batched per task; one at a time {single_per * 1000:.1f} ms each "
-          f"(on {sample}) -> {single_per * n:.0f} s for {n}; ratio {single_per * n / batched_s:.1f}x")
+    print(
+        f"scoring: {batched_s:.1f} s batched per task; one at a time {single_per * 1000:.1f} ms each "
+        f"(on {sample}) -> {single_per * n:.0f} s for {n}; ratio {single_per * n / batched_s:.1f}x"
+    )
     print(f"scoring time {batched_s:.1f} s (goal < 60 s for {n}): {'MET' if batched_s < 60 else 'NOT MET'}")
 
 
@@ -146,7 +164,7 @@ def main():
     ap.add_argument("--sample", type=int, default=300, help="predictions scored one at a time")
     ap.add_argument("--skip-generation", action="store_true")
     args = ap.parse_args()
-    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    config = check_config(yaml.safe_load((ROOT / "config/config.yaml").read_text()), base_dir=ROOT)
     tasks = eval_tasks(config)
     if not args.skip_generation:
         bench_generation(config, random.Random(1).sample(tasks, min(args.examples, len(tasks))), args.batch_size)

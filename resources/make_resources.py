@@ -28,24 +28,46 @@ BY_TITLE = {p[0]: p for p in PRODUCTS}
 # Several wordings per instruction, so that tasks built from one template still differ
 # enough for ROUGE-L near-duplicate removal to keep them apart.
 INSTRUCTIONS = {
-    "mc": ["Answer with the option number only.", "Reply with a single digit.",
-           "Respond using just the index of your choice.", "Which number is correct? Give only that number.",
-           "Your answer should be one of 0, 1, 2 or 3 and nothing else.", "Choose one; write its number."],
-    "rank": ["Output the five product numbers in order, separated by commas.",
-             "Give the ranking as comma-separated numbers.", "Return all five ids, best first, e.g. 3,1,2,5,4.",
-             "Write the order as a list of numbers with commas between them.",
-             "Respond only with the sorted ids joined by commas.", "Provide the full ordering of the ids."],
-    "retr": ["List exactly three numbers, comma-separated.", "Answer with their numbers separated by commas.",
-             "Return the ids of your picks, joined with commas.", "Only output the chosen numbers.",
-             "Which ids? Give them comma-separated, nothing more.", "Reply with the matching item numbers."],
-    "label": ["Answer with the label number.", "Reply with the digit of the label.",
-              "Output only the matching number.", "Which one applies? Give its index.",
-              "Respond with a single number from the list.", "State the label id alone."],
-    "ner": ["Which brands does this reviewer mention? Answer with a list of brand names.",
-            "Pull out each company name that appears, as a list.", "List every brand you can find in it.",
-            "Identify the manufacturers named above; return a Python list.",
-            "What brand entities occur in the text? Output them as a list of strings.",
-            "Return the brand names, comma-separated."],
+    "mc": [
+        "Answer with the option number only.",
+        "Reply with a single digit.",
+        "Respond using just the index of your choice.",
+        "Which number is correct? Give only that number.",
+        "Your answer should be one of 0, 1, 2 or 3 and nothing else.",
+        "Choose one; write its number.",
+    ],
+    "rank": [
+        "Output the five product numbers in order, separated by commas.",
+        "Give the ranking as comma-separated numbers.",
+        "Return all five ids, best first, e.g. 3,1,2,5,4.",
+        "Write the order as a list of numbers with commas between them.",
+        "Respond only with the sorted ids joined by commas.",
+        "Provide the full ordering of the ids.",
+    ],
+    "retr": [
+        "List exactly three numbers, comma-separated.",
+        "Answer with their numbers separated by commas.",
+        "Return the ids of your picks, joined with commas.",
+        "Only output the chosen numbers.",
+        "Which ids? Give them comma-separated, nothing more.",
+        "Reply with the matching item numbers.",
+    ],
+    "label": [
+        "Answer with the label number.",
+        "Reply with the digit of the label.",
+        "Output only the matching number.",
+        "Which one applies? Give its index.",
+        "Respond with a single number from the list.",
+        "State the label id alone.",
+    ],
+    "ner": [
+        "Which brands does this reviewer mention? Answer with a list of brand names.",
+        "Pull out each company name that appears, as a list.",
+        "List every brand you can find in it.",
+        "Identify the manufacturers named above; return a Python list.",
+        "What brand entities occur in the text? Output them as a list of strings.",
+        "Return the brand names, comma-separated.",
+    ],
 }
 
 
@@ -54,8 +76,13 @@ def instr(kind):
 
 
 def record(task_type, task_name, metric, prompt, answer):
-    return {"input_field": prompt, "output_field": answer, "task_type": task_type,
-            "metric": metric, "task_name": task_name}
+    return {
+        "input_field": prompt,
+        "output_field": answer,
+        "task_type": task_type,
+        "metric": metric,
+        "task_name": task_name,
+    }
 
 
 def options_block(items, start=0):
@@ -68,18 +95,30 @@ def multiple_choice():
         wrong = rng.sample([c for c in CATEGORIES if c != cat], 3)
         opts = wrong + [cat]
         rng.shuffle(opts)
-        out.append(record("multiple-choice", "product_category_mc", "accuracy",
-                          f"Which store category is the right home for the listing \"{title}\"?\n"
-                          f"{options_block(opts)}\n" + instr("mc"),
-                          opts.index(cat)))
+        out.append(
+            record(
+                "multiple-choice",
+                "product_category_mc",
+                "accuracy",
+                f'Which store category is the right home for the listing "{title}"?\n'
+                f"{options_block(opts)}\n" + instr("mc"),
+                opts.index(cat),
+            )
+        )
     for title, brand, cat, material, feature, use, *_ in PRODUCTS:
         others = rng.sample([t for t in TITLES if BY_TITLE[t][2] != cat], 3)
         opts = others + [title]
         rng.shuffle(opts)
-        out.append(record("multiple-choice", "use_case_mc", "accuracy",
-                          f"Someone is shopping for {use}. Of these items, which one suits that need?\n"
-                          f"{options_block(opts)}\n" + instr("mc"),
-                          opts.index(title)))
+        out.append(
+            record(
+                "multiple-choice",
+                "use_case_mc",
+                "accuracy",
+                f"Someone is shopping for {use}. Of these items, which one suits that need?\n"
+                f"{options_block(opts)}\n" + instr("mc"),
+                opts.index(title),
+            )
+        )
     return out
 
 
@@ -90,22 +129,32 @@ def ranking():
         cands = relevant + distractors
         rng.shuffle(cands)
         truth = [cands.index(t) + 1 for t in relevant + distractors]
-        out.append(record("ranking", "query_product_ranking", "ndcg",
-                          f"Search query: \"{query}\". Order the five products below from most to least "
-                          f"relevant to this query.\n{options_block(cands, 1)}\n"
-                          + instr("rank"),
-                          truth))
+        out.append(
+            record(
+                "ranking",
+                "query_product_ranking",
+                "ndcg",
+                f'Search query: "{query}". Order the five products below from most to least '
+                f"relevant to this query.\n{options_block(cands, 1)}\n" + instr("rank"),
+                truth,
+            )
+        )
     for title, brand, cat, material, feature, use, *_ in PRODUCTS:
         same_cat = [t for t in TITLES if BY_TITLE[t][2] == cat and t != title][:2]
         rest = rng.sample([t for t in TITLES if BY_TITLE[t][2] != cat], 5 - 1 - len(same_cat))
         ordered = [title] + same_cat + rest
         cands = ordered[:]
         rng.shuffle(cands)
-        out.append(record("ranking", "use_case_ranking", "ndcg",
-                          f"A customer describes their need as {use}. Rank these listings by how well "
-                          f"each one serves it, best first:\n{options_block(cands, 1)}\n"
-                          + instr("rank"),
-                          [cands.index(t) + 1 for t in ordered]))
+        out.append(
+            record(
+                "ranking",
+                "use_case_ranking",
+                "ndcg",
+                f"A customer describes their need as {use}. Rank these listings by how well "
+                f"each one serves it, best first:\n{options_block(cands, 1)}\n" + instr("rank"),
+                [cands.index(t) + 1 for t in ordered],
+            )
+        )
     return out
 
 
@@ -114,29 +163,41 @@ def retrieval():
     for query, relevant in QUERIES:
         cands = relevant + rng.sample([t for t in TITLES if t not in relevant], 5)
         rng.shuffle(cands)
-        out.append(record("retrieval", "query_product_retrieval", "hit rate@3",
-                          f"Which three of the following eight items would you show a shopper who typed "
-                          f"\"{query}\"?\n{options_block(cands, 1)}\n" + instr("retr"),
-                          sorted(cands.index(t) + 1 for t in relevant)))
+        out.append(
+            record(
+                "retrieval",
+                "query_product_retrieval",
+                "hit rate@3",
+                f"Which three of the following eight items would you show a shopper who typed "
+                f'"{query}"?\n{options_block(cands, 1)}\n' + instr("retr"),
+                sorted(cands.index(t) + 1 for t in relevant),
+            )
+        )
     for cat in CATEGORIES:
         members = [t for t in TITLES if BY_TITLE[t][2] == cat]
         if len(members) < 2:
             continue
         for k in range(0, len(members), 3):
-            inside = members[k:k + 3]
+            inside = members[k : k + 3]
             cands = inside + rng.sample([t for t in TITLES if BY_TITLE[t][2] != cat], 8 - len(inside))
             rng.shuffle(cands)
-            out.append(record("retrieval", "category_retrieval", "hit rate@3",
-                              f"Pick out every listing that belongs in the {cat} department.\n"
-                              f"{options_block(cands, 1)}\n" + instr("retr"),
-                              sorted(cands.index(t) + 1 for t in inside)))
+            out.append(
+                record(
+                    "retrieval",
+                    "category_retrieval",
+                    "hit rate@3",
+                    f"Pick out every listing that belongs in the {cat} department.\n"
+                    f"{options_block(cands, 1)}\n" + instr("retr"),
+                    sorted(cands.index(t) + 1 for t in inside),
+                )
+            )
     return out
 
 
 def named_entities():
     out = []
     phrasings = [
-        "Product text: \"The {title} from {brand} is made of {material} and offers {feature}.\"\n"
+        'Product text: "The {title} from {brand} is made of {material} and offers {feature}."\n'
         "Extract the brand name and the material mentioned. Return them as a Python list of strings.",
         "{brand} lists its {title} with this note: built from {material}.\n"
         "What are the brand and material entities here? Output a list.",
@@ -144,34 +205,57 @@ def named_entities():
         "Name the manufacturer and the material as a JSON-style list.",
     ]
     for i, (title, brand, cat, material, feature, use, *_) in enumerate(PRODUCTS):
-        prompt = phrasings[i % 3].format(title=title, brand=brand, material=material,
-                                         feature=feature, use=use)
-        out.append(record("named_entity_recognition", "brand_material_extraction", "micro f1",
-                          prompt, [brand, material]))
+        prompt = phrasings[i % 3].format(title=title, brand=brand, material=material, feature=feature, use=use)
+        out.append(
+            record("named_entity_recognition", "brand_material_extraction", "micro f1", prompt, [brand, material])
+        )
     pairs = list(zip(PRODUCTS, PRODUCTS[7:] + PRODUCTS[:7]))
     for a, b in pairs:
         if a[1] == b[1]:
             continue
-        out.append(record("named_entity_recognition", "review_brand_mentions", "micro f1",
-                          f"Review: \"I returned my {a[1]} purchase and bought a {b[1]} one instead; "
-                          f"{b[6]}.\"\n" + instr("ner"),
-                          [a[1], b[1]]))
+        out.append(
+            record(
+                "named_entity_recognition",
+                "review_brand_mentions",
+                "micro f1",
+                f'Review: "I returned my {a[1]} purchase and bought a {b[1]} one instead; {b[6]}."\n' + instr("ner"),
+                [a[1], b[1]],
+            )
+        )
     return out
 
 
 def generation():
     out = []
     for title, brand, cat, material, feature, use, praise, complaint in PRODUCTS:
-        out.append(record("generation", "product_pitch", "sent-transformer",
-                          f"Write one short sentence selling the {title} by {brand}. Mention {feature}.",
-                          f"The {title} by {brand} comes with {feature}, ideal for {use}."))
-        out.append(record("generation", "review_summary", "rougel",
-                          f"Summarise this customer review in a single sentence.\nReview: \"Overall {praise}. "
-                          f"However, {complaint}.\"",
-                          f"The customer likes that {praise} but notes that {complaint}."))
-        out.append(record("generation", "use_explanation", "bleu",
-                          f"In a few words, what is a {cat.lower()} item like the {title} mainly bought for?",
-                          f"It is mainly bought for {use}."))
+        out.append(
+            record(
+                "generation",
+                "product_pitch",
+                "sent-transformer",
+                f"Write one short sentence selling the {title} by {brand}. Mention {feature}.",
+                f"The {title} by {brand} comes with {feature}, ideal for {use}.",
+            )
+        )
+        out.append(
+            record(
+                "generation",
+                "review_summary",
+                "rougel",
+                f'Summarise this customer review in a single sentence.\nReview: "Overall {praise}. '
+                f'However, {complaint}."',
+                f"The customer likes that {praise} but notes that {complaint}.",
+            )
+        )
+        out.append(
+            record(
+                "generation",
+                "use_explanation",
+                "bleu",
+                f"In a few words, what is a {cat.lower()} item like the {title} mainly bought for?",
+                f"It is mainly bought for {use}.",
+            )
+        )
     return out
 
 
@@ -179,18 +263,33 @@ def classification():
     out = []
     labels = ["negative", "neutral", "positive"]
     for title, brand, cat, material, feature, use, praise, complaint in PRODUCTS:
-        variants = [(f"Honestly {complaint}, so it is going back.", 0),
-                    (f"Great buy, {praise}!", 2),
-                    (f"It does the job: {praise}, although {complaint}.", 1)]
+        variants = [
+            (f"Honestly {complaint}, so it is going back.", 0),
+            (f"Great buy, {praise}!", 2),
+            (f"It does the job: {praise}, although {complaint}.", 1),
+        ]
         text, label = variants[rng.randrange(3)]
-        out.append(record("classification", "review_sentiment", "accuracy",
-                          f"Review of {title}: \"{text}\"\nClassify the sentiment.\n{options_block(labels)}\n"
-                          + instr("label"), label))
+        out.append(
+            record(
+                "classification",
+                "review_sentiment",
+                "accuracy",
+                f'Review of {title}: "{text}"\nClassify the sentiment.\n{options_block(labels)}\n' + instr("label"),
+                label,
+            )
+        )
     for query, relevant in QUERIES:
         for title, label in ((relevant[0], 1), (rng.choice([t for t in TITLES if t not in relevant]), 0)):
-            out.append(record("classification", "query_product_match", "accuracy",
-                              f"Is the product \"{title}\" a relevant result for the search \"{query}\"?\n"
-                              "0. not relevant\n1. relevant\n" + instr("label"), label))
+            out.append(
+                record(
+                    "classification",
+                    "query_product_match",
+                    "accuracy",
+                    f'Is the product "{title}" a relevant result for the search "{query}"?\n'
+                    "0. not relevant\n1. relevant\n" + instr("label"),
+                    label,
+                )
+            )
     return out
 
 
@@ -208,25 +307,29 @@ def choose(pool, n_seed, n_eval, seeds, evals, limit=0.65):
         if not want_seed and len(picked_eval) < n_eval and all(rouge_f(s["input_field"], text) <= limit for s in seeds):
             picked_eval.append(task)
             evals.append(task)
-        elif len(picked_seed) < n_seed and all(
-                rouge_f(o["input_field"], text) <= limit for o in seeds + evals):
+        elif len(picked_seed) < n_seed and all(rouge_f(o["input_field"], text) <= limit for o in seeds + evals):
             picked_seed.append(task)
             seeds.append(task)
         if len(picked_seed) == n_seed and len(picked_eval) == n_eval:
             break
     if len(picked_seed) < n_seed or len(picked_eval) < n_eval:
-        raise SystemExit(f"{pool[0]['task_type']} pool too small: "
-                         f"{len(picked_seed)} seeds, {len(picked_eval)} eval")
+        raise SystemExit(f"{pool[0]['task_type']} pool too small: {len(picked_seed)} seeds, {len(picked_eval)} eval")
     return picked_eval
 
 
 def corpus():
     docs = []
     for title, brand, cat, material, feature, use, praise, complaint in PRODUCTS:
-        docs.append({"title": title, "brand": brand, "category": cat,
-                     "features": f"{material}; {feature}",
-                     "description": f"Designed for {use}, the {title} is made from {material} and "
-                                    f"features {feature}. A {cat.lower()} essential from {brand}."})
+        docs.append(
+            {
+                "title": title,
+                "brand": brand,
+                "category": cat,
+                "features": f"{material}; {feature}",
+                "description": f"Designed for {use}, the {title} is made from {material} and "
+                f"features {feature}. A {cat.lower()} essential from {brand}.",
+            }
+        )
     reviews = []
     for title, brand, cat, material, feature, use, praise, complaint in PRODUCTS:
         reviews.append((title, 5, "Love it", f"Bought this for {use} and {praise}."))
@@ -264,8 +367,10 @@ def main():
         with open(HERE / f"eval/{task_type}.jsonl", "w") as fh:
             for t in tasks:
                 fh.write(json.dumps(t, ensure_ascii=False) + "\n")
-    print(f"{len(docs)} products, {len(reviews)} reviews, {len(seeds)} seeds, "
-          + ", ".join(f"{k}: {len(v)}" for k, v in per_type.items()))
+    print(
+        f"{len(docs)} products, {len(reviews)} reviews, {len(seeds)} seeds, "
+        + ", ".join(f"{k}: {len(v)}" for k, v in per_type.items())
+    )
 
 
 if __name__ == "__main__":

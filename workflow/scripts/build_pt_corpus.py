@@ -1,12 +1,10 @@
 import sys
-from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
-from shoplora.atomic import write_json, write_parquet  # noqa: E402
-from shoplora.corpus import build_pt_corpus  # noqa: E402
-from shoplora.smk import send_stderr_to_log  # noqa: E402
+from shoplora.data.corpus import build_pt_corpus
+from shoplora.io.atomic import write_json, write_parquet
+from shoplora.io.smk import send_stderr_to_log
 
 send_stderr_to_log(snakemake)
 frames = [pd.read_parquet(p) for p in snakemake.input.sources]

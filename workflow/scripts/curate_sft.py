@@ -2,12 +2,10 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
-from shoplora.atomic import write_csv, write_json, write_jsonl, write_parquet  # noqa: E402
-from shoplora.curate import curate  # noqa: E402
-from shoplora.smk import send_stderr_to_log  # noqa: E402
-from shoplora.tasks import load_tasks  # noqa: E402
-
+from shoplora.curation.curate import curate
+from shoplora.io.atomic import write_csv, write_json, write_jsonl, write_parquet
+from shoplora.io.smk import send_stderr_to_log
+from shoplora.tasks.records import load_tasks
 
 
 def read_records(path):

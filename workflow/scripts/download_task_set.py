@@ -1,10 +1,8 @@
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
-from shoplora.atomic import write_jsonl  # noqa: E402
-from shoplora.smk import send_stderr_to_log  # noqa: E402
-from shoplora.task_sets import load_task_set  # noqa: E402
+from shoplora.data.task_sets import load_task_set
+from shoplora.io.atomic import write_jsonl
+from shoplora.io.smk import send_stderr_to_log
 
 send_stderr_to_log(snakemake)
 tasks = load_task_set(snakemake.wildcards.task_set, snakemake.params.task_set)

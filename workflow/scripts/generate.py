@@ -4,14 +4,13 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
-from shoplora.atomic import atomic_path, write_json  # noqa: E402
-from shoplora.gen_prompts import build_requests  # noqa: E402
-from shoplora.llm_client import FatalProviderError, Interrupted, final_records, read_cache, run_requests  # noqa: E402
-from shoplora.local_server import llamafactory_api  # noqa: E402
-from shoplora.model_prep import read_model_meta  # noqa: E402
-from shoplora.smk import send_stderr_to_log  # noqa: E402
-from shoplora.tasks import load_tasks  # noqa: E402
+from shoplora.generation.client import FatalProviderError, Interrupted, final_records, read_cache, run_requests
+from shoplora.generation.local_server import llamafactory_api
+from shoplora.generation.prompts import build_requests
+from shoplora.io.atomic import atomic_path, write_json
+from shoplora.io.model_meta import read_model_meta
+from shoplora.io.smk import send_stderr_to_log
+from shoplora.tasks.records import load_tasks
 
 log = send_stderr_to_log(snakemake)
 provider = dict(snakemake.params.provider)
@@ -26,12 +25,13 @@ cache = out_dir / "cache" / "responses.jsonl"
 cache.parent.mkdir(parents=True, exist_ok=True)
 
 if provider["kind"] == "local":
-    server = llamafactory_api(snakemake.input.model, read_model_meta(snakemake.input.model)["template"],
-                              workdir=out_dir / "cache", log=log)
+    server = llamafactory_api(
+        snakemake.input.model, read_model_meta(snakemake.input.model)["template"], workdir=out_dir / "cache", log=log
+    )
 else:
     server = contextlib.nullcontext(provider["base_url"])
 # Read inside the script, never passed through params, config or logs.
-api_key = os.environ.get(provider["api_key_env"]) if provider.get("api_key_env") else None
+api_key = os.environ.get(provider["api_key_env"]) if provider["api_key_env"] else None
 
 try:
     with server as base_url:

@@ -2,10 +2,9 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
-from shoplora.atomic import atomic_path, write_json, write_text  # noqa: E402
-from shoplora.smk import send_stderr_to_log  # noqa: E402
-from shoplora.table import summary_table, to_markdown, to_records  # noqa: E402
+from shoplora.evaluation.table import summary_table, to_markdown, to_records
+from shoplora.io.atomic import atomic_path, write_json, write_text
+from shoplora.io.smk import send_stderr_to_log
 
 send_stderr_to_log(snakemake)
 scores = [json.loads(Path(p).read_text()) for p in snakemake.input.scores]

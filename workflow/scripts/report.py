@@ -1,17 +1,15 @@
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
-from shoplora.plots import loss_curves, placeholder, score_bars  # noqa: E402
-from shoplora.smk import send_stderr_to_log  # noqa: E402
+from shoplora.evaluation.plots import loss_curves, placeholder, score_bars
+from shoplora.io.smk import send_stderr_to_log
 
 send_stderr_to_log(snakemake)
 chosen = json.loads(Path(snakemake.input.choice).read_text())["chosen"]["step"]
 loss_curves(snakemake.input.sft, snakemake.output.loss_sft, "Supervised fine-tuning", chosen_step=chosen)
-if "pt" in snakemake.input.keys():
+if "pt" in snakemake.input.keys():  # noqa: SIM118 - `in` on a Namedlist looks at values
     loss_curves(snakemake.input.pt, snakemake.output.loss_pt, "Post-pretraining")
 else:
     placeholder(snakemake.output.loss_pt, "Post-pretraining was switched off (train_pt.enabled: false)")

@@ -2,10 +2,9 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
-from shoplora.atomic import write_json  # noqa: E402
-from shoplora.checkpoints import select  # noqa: E402
-from shoplora.smk import send_stderr_to_log  # noqa: E402
+from shoplora.io.atomic import write_json
+from shoplora.io.smk import send_stderr_to_log
+from shoplora.training.checkpoints import select
 
 send_stderr_to_log(snakemake)
 choice = select(Path(snakemake.input.state).parent / "run")

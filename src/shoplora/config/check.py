@@ -1,0 +1,70 @@
+"""Validate the workflow config before any job starts; errors name the key path or file."""
+
+import glob
+from pathlib import Path
+
+from shoplora.config.schema import SCHEMA_PATH, apply_defaults, load_schema
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _path_of(error):
+    return ".".join(str(p) for p in error.absolute_path) or "(top level)"
+
+
+def schema_errors(config, schema):
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    return [f"config key {_path_of(e)}: {e.message}" for e in errors]
+
+
+def missing_files(config, base_dir="."):
+    """Problems a schema cannot see: files that do not exist, keys one kind needs. Defaults applied."""
+    base = Path(base_dir)
+    wanted = [
+        ("seed_tasks", config["seed_tasks"]),
+        ("generation.prompt_template", config["generation"]["prompt_template"]),
+    ]
+    wanted += [(f"eval_sets.{k}", v) for k, v in config["eval_sets"].items()]
+    problems = []
+    for key, path in wanted:
+        if path and not (base / path).exists():
+            problems.append(f"config key {key}: file not found: {path}")
+    sources = [(f"corpus.sources.{n}", s) for n, s in config["corpus"]["sources"].items()]
+    sources += [(f"task_sets.{n}", s) for n, s in config["task_sets"].items()]
+    for key, src in sources:
+        if src["kind"] == "file" and not glob.glob(str(base / src["path"])):
+            problems.append(f"config key {key}.path: no file matches {src['path']}")
+    model = config["base_model"]
+    required = {"gguf_package": "package", "hf": "hf_id", "path": "path"}[model["kind"]]
+    if not model.get(required):
+        problems.append(f"config key base_model.{required}: required for kind {model['kind']}")
+    for name, provider in config["generation"]["providers"].items():
+        if provider["kind"] == "openai" and not provider["base_url"]:
+            problems.append(f"config key generation.providers.{name}.base_url: required for kind openai")
+    curate = config["curate"]
+    if curate["tokenizer"] != "default" and curate["scorer"] != "rouge-score":
+        problems.append(
+            "config key curate.tokenizer: 'unicode' needs curate.scorer 'rouge-score' "
+            "(the rouge package splits on spaces)"
+        )
+    return problems
+
+
+def check_config(config, schema_path=SCHEMA_PATH, base_dir="."):
+    """Validate `config`, then fill in the schema's defaults in place.
+
+    Raises ConfigError listing every problem; returns the (same) config when it is usable.
+    """
+    schema = load_schema(schema_path)
+    problems = schema_errors(config, schema)
+    if not problems:
+        apply_defaults(config, schema, schema)
+        problems = missing_files(config, base_dir)
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+    return config

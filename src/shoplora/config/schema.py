@@ -1,0 +1,71 @@
+"""The config schema, and the defaults it declares applied to a config (the only source of defaults)."""
+
+import copy
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+# The schema sits where Snakemake workflows keep theirs; the library runs from a checkout.
+SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+@cache
+def _load(path):
+    return yaml.safe_load(Path(path).read_text())
+
+
+def load_schema(path=SCHEMA_PATH):
+    """The parsed schema (a fresh copy: callers may change it)."""
+    return copy.deepcopy(_load(str(path)))
+
+
+def resolve(node, schema):
+    """`node` with a local `$ref` merged in (its own keys win), as JSON Schema 2020-12 reads it."""
+    while isinstance(node, dict) and "$ref" in node:
+        target = schema
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        rest = {k: v for k, v in node.items() if k != "$ref"}
+        merged = {**target, **rest}
+        if "properties" in target and "properties" in rest:
+            merged["properties"] = {**target["properties"], **rest["properties"]}
+        node = merged
+    return node
+
+
+def apply_defaults(value, node, schema):
+    """Fill every key the schema gives a default and `value` lacks, recursively, in place."""
+    node = resolve(node, schema)
+    if not isinstance(value, dict) or not isinstance(node, dict):
+        return value
+    properties = node.get("properties", {})
+    for key, sub in properties.items():
+        sub = resolve(sub, schema)
+        if key not in value and "default" in sub:
+            value[key] = copy.deepcopy(sub["default"])
+        if key in value:
+            apply_defaults(value[key], sub, schema)
+    entries = node.get("additionalProperties")
+    if isinstance(entries, dict):
+        for key in value.keys() - properties.keys():
+            apply_defaults(value[key], entries, schema)
+    return value
+
+
+def node_at(schema, *keys):
+    """The schema of a config section: keys name properties, '*' an entry of a named-entries map."""
+    node = resolve(schema, schema)
+    for key in keys:
+        node = resolve(node["additionalProperties"] if key == "*" else node["properties"][key], schema)
+    return node
+
+
+def section_defaults(*keys, schema=None, **overrides):
+    """A config section built from the schema's defaults, with `overrides` on top.
+
+    For callers outside Snakemake (tests, benchmarks, the score command) that need a whole
+    section: `section_defaults("generation", "providers", "*", kind="openai", ...)`.
+    """
+    schema = schema or load_schema()
+    return apply_defaults(dict(overrides), node_at(schema, *keys), schema)

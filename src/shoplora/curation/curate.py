@@ -1,0 +1,94 @@
+"""curate_sft: null/validity filtering, exact dedup, decontamination and ROUGE-L near-dedup."""
+
+import re
+import sys
+import time
+from collections import Counter
+
+from shoplora.curation.near_dup import NearDuplicateIndex, TokenOrder
+from shoplora.curation.rouge import make_scorer
+from shoplora.io.accounting import DropLog
+from shoplora.tasks.validity import answer_text, invalid_reason
+
+_SPACE = re.compile(r"\s+")
+
+
+def normalised(text):
+    return _SPACE.sub(" ", str(text)).strip().lower()
+
+
+def compared_text(task, field):
+    value = task[field]
+    return value if isinstance(value, str) else answer_text(value)
+
+
+def curate(task_lists, eval_tasks, cfg, progress=sys.stderr):
+    """Keep tasks in greedy order (seeds, then sources in config order, then request order).
+
+    Returns (kept tasks, drop frame, report dict).
+    """
+    field = cfg["compare_field"]
+    threshold = cfg["near_duplicate_threshold"]
+    check_contamination = cfg["decontaminate"]
+    scorer = make_scorer(cfg["scorer"], cfg["tokenizer"])
+    started = time.perf_counter()
+
+    ordered = [t for tasks in task_lists for t in tasks]
+    reasons = [invalid_reason(t) for t in ordered]
+    parsed = [None if r else scorer.parse(compared_text(t, field)) for t, r in zip(ordered, reasons)]
+    eval_parsed = [scorer.parse(compared_text(t, field)) for t in eval_tasks] if check_contamination else []
+    order = TokenOrder(scorer.signature(p) for p in parsed + eval_parsed if p is not None)
+
+    eval_index = NearDuplicateIndex(scorer, threshold, order)
+    for task, p in zip(eval_tasks, eval_parsed):
+        eval_index.add(eval_index.entry(task["id"], p))
+    eval_type = {t["id"]: t["task_type"] for t in eval_tasks}
+    kept_index = NearDuplicateIndex(scorer, threshold, order)
+
+    drops = DropLog()
+    kept, seen = [], {}
+    rows_in, rows_kept, contaminated = Counter(), Counter(), Counter()
+    step = max(1, len(ordered) // 20)
+    for n, (task, reason, p) in enumerate(zip(ordered, reasons, parsed), start=1):
+        source = task["source"]
+        rows_in[source] += 1
+        if n % step == 0:
+            print(
+                f"curate: {n}/{len(ordered)} checked, {len(kept)} kept, {time.perf_counter() - started:.1f} s",
+                file=progress,
+                flush=True,
+            )
+        if reason:
+            drops.drop(task.get("id"), source, reason)
+            continue
+        key = normalised(compared_text(task, field))
+        if key in seen:
+            drops.drop(task["id"], source, "exact_duplicate", duplicate_of=seen[key])
+            continue
+        entry = kept_index.entry(task["id"], p)
+        if check_contamination:
+            hit = eval_index.first_match(entry)
+            if hit:
+                drops.drop(task["id"], source, "contaminated", duplicate_of=hit[0], score=hit[1])
+                contaminated[eval_type[hit[0]]] += 1
+                continue
+        hit = kept_index.first_match(entry)
+        if hit:
+            drops.drop(task["id"], source, "near_duplicate", duplicate_of=hit[0], score=hit[1])
+            continue
+        seen[key] = task["id"]
+        kept.append(task)
+        kept_index.add(entry)
+        rows_kept[source] += 1
+    report = drops.summary(dict(rows_in), dict(rows_kept))
+    report["contaminated_by_eval_task_type"] = dict(sorted(contaminated.items()))
+    report.update(
+        threshold=threshold,
+        compare_field=field,
+        scorer=scorer.name,
+        tokenizer=cfg["tokenizer"],
+        pairs_scored_exactly=kept_index.pairs_scored + eval_index.pairs_scored,
+        pairs_bounded=kept_index.pairs_bounded + eval_index.pairs_bounded,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    return kept, drops.frame(), report

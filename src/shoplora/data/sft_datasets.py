@@ -1,0 +1,55 @@
+"""build_datasets: PT and SFT parquet files plus the dataset_info.json LLaMA-Factory reads."""
+
+import random
+
+import pandas as pd
+
+from shoplora.tasks.validity import answer_text
+
+SFT_COLUMNS = ["instruction", "input", "output", "task_type", "source", "id"]
+
+
+def sft_rows(tasks):
+    """Alpaca-style rows; the answer is always a string (LLaMA-Factory drops other types)."""
+    return pd.DataFrame(
+        [
+            {
+                "instruction": t["input_field"],
+                "input": "",
+                "output": answer_text(t["output_field"]),
+                "task_type": t["task_type"],
+                "source": t["source"],
+                "id": t["id"],
+            }
+            for t in tasks
+        ],
+        columns=SFT_COLUMNS,
+    )
+
+
+def split_train_val(frame, val_fraction, seed, min_val=1):
+    """Fixed, seeded split by id order so the same tasks always land in the same split."""
+    ids = sorted(frame["id"])
+    random.Random(seed).shuffle(ids)
+    n_val = max(min_val, round(len(ids) * val_fraction)) if len(ids) > 1 else 0
+    val_ids = set(ids[:n_val])
+    is_val = frame["id"].isin(val_ids)
+    return frame[~is_val].reset_index(drop=True), frame[is_val].reset_index(drop=True)
+
+
+def dataset_info(files):
+    """LLaMA-Factory registry for the PT corpus and the SFT splits (file names relative)."""
+    return {
+        "shoplora_pt_train": {"file_name": files["pt_train"], "formatting": "alpaca", "columns": {"prompt": "text"}},
+        "shoplora_pt_val": {"file_name": files["pt_val"], "formatting": "alpaca", "columns": {"prompt": "text"}},
+        "shoplora_sft_train": {
+            "file_name": files["sft_train"],
+            "formatting": "alpaca",
+            "columns": {"prompt": "instruction", "query": "input", "response": "output"},
+        },
+        "shoplora_sft_val": {
+            "file_name": files["sft_val"],
+            "formatting": "alpaca",
+            "columns": {"prompt": "instruction", "query": "input", "response": "output"},
+        },
+    }

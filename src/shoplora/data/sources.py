@@ -1,0 +1,143 @@
+"""Rows of a data source in config: local files, an HTTP(S) file, or a Hugging Face dataset.
+
+Every kind returns a DataFrame of the source's own columns, at most `max_rows` of them as a
+deterministic sample (`seed`). Corpus sources and external task sets both use this.
+"""
+
+import glob
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pandas as pd
+
+from shoplora.data.download import download
+
+TABLE_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv")
+COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
+
+
+class SourceError(ValueError):
+    """A source that cannot be read; the message names the source and the file or dataset."""
+
+
+def _format_of(path, declared=None):
+    name = Path(path).name.lower()
+    compression = None
+    for suffix, kind in COMPRESSIONS.items():
+        if name.endswith(suffix):
+            compression, name = kind, name[: -len(suffix)]
+    fmt = declared or next((s[1:] for s in TABLE_SUFFIXES if name.endswith(s)), None)
+    return fmt, compression
+
+
+def read_table(path, declared_format=None):
+    """Read JSONL, JSON, parquet or CSV (optionally .gz or .zst) into a DataFrame."""
+    fmt, compression = _format_of(path, declared_format)
+    try:
+        if fmt in ("jsonl", "json"):
+            return pd.read_json(path, lines=fmt == "jsonl", compression=compression)
+        if fmt == "parquet":
+            return pd.read_parquet(path)
+        if fmt == "csv":
+            return pd.read_csv(path, keep_default_na=False, dtype=str, compression=compression)
+    except ValueError as err:
+        raise SourceError(f"{path}: cannot read as {fmt} ({err})") from None
+    raise SourceError(
+        f"{path}: unsupported file type (use .jsonl, .json, .parquet or .csv, optionally .gz or .zst, or set `format`)"
+    )
+
+
+def _sample(frame, spec):
+    max_rows = spec["max_rows"]
+    if max_rows and len(frame) > max_rows:
+        frame = frame.sample(n=max_rows, random_state=spec["seed"]).sort_index()
+    return frame.reset_index(drop=True)
+
+
+def _file_rows(name, spec, base_dir):
+    paths = sorted(glob.glob(str(Path(base_dir) / spec["path"])))
+    if not paths:
+        raise SourceError(f"source '{name}': no file matches {spec['path']}")
+    return [(path, read_table(path, spec["format"])) for path in paths]
+
+
+def _url_rows(name, spec, cache_dir):
+    url = spec["url"]
+    filename = Path(urlparse(url).path).name or "download"
+    dest = Path(cache_dir) / name / filename
+    try:
+        path = download(url, dest, sha256=spec["sha256"])
+    except Exception as err:  # noqa: BLE001 - any failure is reported with the source's name
+        raise SourceError(f"source '{name}': {err}") from None
+    return [(str(path), read_table(path, spec["format"]))]
+
+
+def _hf_rows(name, spec):
+    import datasets
+
+    dataset_id = spec["dataset"]
+    kwargs = {"split": spec["split"], "streaming": spec["streaming"]}
+    if spec["config_name"]:
+        kwargs["name"] = spec["config_name"]
+    if spec["revision"]:
+        kwargs["revision"] = spec["revision"]
+    if spec["data_files"]:
+        kwargs["data_files"] = spec["data_files"]
+    try:
+        data = datasets.load_dataset(dataset_id, **kwargs)
+    except Exception as err:  # noqa: BLE001
+        offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+        hint = (
+            " HF_HUB_OFFLINE=1 is set (the Makefile sets it for the offline default); unset it to download."
+            if offline
+            else ""
+        )
+        raise SourceError(
+            f"source '{name}': cannot load Hugging Face dataset '{dataset_id}' - it is not "
+            f"in the local cache and the Hub could not be reached, or it does not exist.{hint} "
+            f"({type(err).__name__}: {str(err)[:300]})"
+        ) from None
+    if kwargs["streaming"]:
+        if spec["max_rows"]:
+            data = data.shuffle(seed=spec["seed"], buffer_size=10_000).take(spec["max_rows"])
+        return [(dataset_id, pd.DataFrame(list(data)))]
+    return [(dataset_id, data.to_pandas())]
+
+
+def load_rows(name, spec, base_dir=".", cache_dir="results/downloads"):
+    """[(origin, DataFrame)] for one source; origin is the file or dataset the rows came from."""
+    kind = spec["kind"]
+    if kind == "file":
+        parts = _file_rows(name, spec, base_dir)
+    elif kind == "url":
+        parts = _url_rows(name, spec, cache_dir)
+    elif kind == "hf":
+        parts = _hf_rows(name, spec)
+    else:
+        raise SourceError(f"source '{name}': unknown kind {kind!r}")
+    if spec["max_rows"] and sum(len(f) for _, f in parts) > spec["max_rows"]:
+        # Sample over all files together so the share of each file follows its size.
+        origins = [o for o, f in parts for _ in range(len(f))]
+        joined = pd.concat([f for _, f in parts], ignore_index=True)
+        joined["__origin"] = origins
+        joined = _sample(joined, spec)
+        parts = [
+            (o, g.drop(columns="__origin").reset_index(drop=True)) for o, g in joined.groupby("__origin", sort=False)
+        ]
+    return parts
+
+
+def keep_languages(frame, texts, spec):
+    """Boolean mask of rows in one of `spec['languages']` (detected, or from `language_field`)."""
+    wanted = spec["languages"]
+    if not wanted:
+        return pd.Series(True, index=frame.index)
+    field = spec["language_field"]
+    if field:
+        if field not in frame.columns:
+            raise SourceError(f"language_field '{field}' is not a column (columns: {', '.join(frame.columns)})")
+        return frame[field].astype(str).isin(wanted)
+    import py3langid
+
+    return pd.Series([bool(t.strip()) and py3langid.classify(t)[0] in wanted for t in texts], index=frame.index)

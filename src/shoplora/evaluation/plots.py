@@ -1,0 +1,67 @@
+"""report: train and validation loss curves with the chosen checkpoint marked."""
+
+import json
+from pathlib import Path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on cluster nodes
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(plt, fig, out_png):
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=100)
+    plt.close(fig)
+
+
+def loss_curves(trainer_state_path, out_png, title, chosen_step=None):
+    plt = _pyplot()
+    history = json.loads(Path(trainer_state_path).read_text()).get("log_history", [])
+    train = [(e["step"], e["loss"]) for e in history if "loss" in e]
+    val = [(e["step"], e["eval_loss"]) for e in history if "eval_loss" in e]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    if train:
+        ax.plot(*zip(*train), label="train loss")
+    if val:
+        ax.plot(*zip(*val), marker="o", label="validation loss")
+    if chosen_step is not None:
+        ax.axvline(chosen_step, color="red", linestyle="--", label=f"chosen checkpoint (step {chosen_step})")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.legend()
+    _save(plt, fig, out_png)
+
+
+def score_bars(table, out_png):
+    """Base vs fine-tuned bars: per task type on top, per task name below."""
+    import numpy as np
+
+    plt = _pyplot()
+    panels = [
+        (table[table["level"] == "task_type"], "task_type", "per task type"),
+        (table[table["level"] == "task_name"], "task_name", "per task"),
+    ]
+    fig, axes = plt.subplots(2, 1, figsize=(max(7, 0.45 * len(panels[1][0])), 8))
+    for ax, (rows, label, title) in zip(axes, panels):
+        x = np.arange(len(rows))
+        ax.bar(x - 0.2, rows["base"], 0.4, label="base")
+        ax.bar(x + 0.2, rows["finetuned"], 0.4, label="fine-tuned")
+        ax.set_xticks(x, rows[label], rotation=30, ha="right", fontsize=8)
+        ax.set_ylabel("score")
+        ax.set_title(title)
+        ax.legend()
+    _save(plt, fig, out_png)
+
+
+def placeholder(out_png, message):
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, message, ha="center", va="center")
+    _save(plt, fig, out_png)

@@ -1,0 +1,307 @@
+"""Async client for OpenAI-compatible /v1/chat/completions with limits, retries and a resumable cache.
+
+Every request ends as one outcome record appended (and flushed) to a JSON Lines cache the
+moment its response arrives: a rerun skips every id with a success record and retries only
+the rest. SIGTERM (Slurm preemption) and Ctrl-C cancel what is in flight and keep every
+finished response.
+"""
+
+import asyncio
+import email.utils
+import json
+import random
+import signal
+import time
+from pathlib import Path
+
+import httpx
+
+from shoplora.generation.limits import bucket, estimate_tokens, request_bucket
+from shoplora.generation.progress import Progress
+from shoplora.generation.transport import StackTransport
+
+RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+UNKNOWN_MAX_TOKENS = 1024
+
+
+class FatalProviderError(RuntimeError):
+    """A response that retrying cannot fix (400/401/403/404)."""
+
+
+class Interrupted(RuntimeError):
+    """SIGTERM or SIGINT arrived; finished responses are in the cache."""
+
+
+def retry_after_seconds(value):
+    """Parse a Retry-After header: seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def backoff_seconds(attempt, base, cap, rng=random):
+    """Exponential backoff with full jitter."""
+    return rng.uniform(0, min(cap, base * 2**attempt))
+
+
+def read_cache(path):
+    """Outcome records already on disk; a torn last line (killed writer) is ignored."""
+    records = []
+    path = Path(path)
+    if not path.exists():
+        return records
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
+def _end_torn_line(path):
+    """A killed writer may leave half a line; end it so the next record starts on its own line."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "ab+") as fh:
+        if fh.tell() > 0:
+            fh.seek(-1, 2)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
+
+
+def succeeded_ids(records):
+    return {r["id"] for r in records if r.get("status") == "success"}
+
+
+def final_records(records, requests):
+    """One record per request, in request order: its success if any, else its latest failure."""
+    wanted = {r["id"] for r in requests}
+    latest = {}
+    for record in records:
+        rid = record.get("id")
+        if rid in wanted and (latest.get(rid, {}).get("status") != "success"):
+            latest[rid] = record
+    return [latest[r["id"]] for r in requests if r["id"] in latest]
+
+
+def fatal_message(status, provider):
+    if status == 401:
+        return (
+            f"provider '{provider['name']}' answered 401 Unauthorized: check the variable "
+            f"{provider['api_key_env'] or '(api_key_env not set)'}"
+        )
+    return f"provider '{provider['name']}' answered {status}; not retrying"
+
+
+class _Session:
+    """One provider's run: client, limits, cache file, counters and progress display."""
+
+    def __init__(self, provider, out_fh, stats, progress):
+        self.provider, self.out_fh, self.stats, self.progress = provider, out_fh, stats, progress
+        self.requests_bucket = request_bucket(provider["requests_per_minute"])
+        self.tokens_bucket = bucket(provider["tokens_per_minute"])
+        # A request without max_tokens may use up to the server's own cap; budget for a large one.
+        self.max_tokens = int(provider["sampling"].get("max_tokens") or UNKNOWN_MAX_TOKENS)
+        self.total_timeout = provider["timeouts"]["total"]
+
+    def _write(self, record):
+        # No await between a response arriving and this flush, so cancellation cannot lose it.
+        self.out_fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.out_fh.flush()
+        stats = self.stats
+        stats[record["status"]] += 1
+        if record["status"] == "failure":
+            reasons = stats["failures_by_reason"]
+            reasons[record["error"]] = reasons.get(record["error"], 0) + 1
+        for key in ("prompt_tokens", "completion_tokens"):
+            stats[key] += int(record.get("usage", {}).get(key) or 0)
+        self.progress.update(stats)
+
+    async def _attempt(self, client, body, request):
+        """One try; `body` is the encoded JSON (encoded once for all retries)."""
+        estimate = estimate_tokens(request["messages"], self.max_tokens)
+        await self.requests_bucket.acquire(1)
+        await self.tokens_bucket.acquire(estimate)
+        used = estimate
+        try:
+            async with asyncio.timeout(self.total_timeout):  # no extra task, unlike wait_for
+                response = await client.post("/chat/completions", content=body)
+            if response.status_code == 200:
+                data = response.json()
+                usage = data.get("usage") or {}
+                used = int(usage.get("prompt_tokens") or 0) + int(usage.get("completion_tokens") or 0) or estimate
+                return response, data
+            used = 0 if response.status_code in (429, 401, 403) else estimate // 4
+            return response, None
+        finally:
+            self.tokens_bucket.settle(estimate, used)
+
+    async def run_one(self, client, request):
+        provider = self.provider
+        sampling = provider["sampling"]
+        body = json.dumps({"model": provider["model"], "messages": request["messages"], **sampling}).encode()
+        attempts, started = 0, time.monotonic()
+        max_retries = provider["max_retries"]
+        while True:
+            attempts += 1
+            wait = None
+            try:
+                response, data = await self._attempt(client, body, request)
+                if data is not None:
+                    choice = data["choices"][0]
+                    record = {
+                        "id": request["id"],
+                        "status": "success",
+                        "attempts": attempts,
+                        "latency_s": round(time.monotonic() - started, 3),
+                        "usage": data.get("usage") or {},
+                        "finish_reason": choice.get("finish_reason"),
+                        "text": choice["message"]["content"],
+                        "seed_ids": request["seed_ids"],
+                        "max_tokens": sampling.get("max_tokens"),
+                    }
+                    if not isinstance(record["text"], str):
+                        raise TypeError("message content is not text")
+                    break
+                if response.status_code not in RETRY_STATUS:
+                    raise FatalProviderError(fatal_message(response.status_code, provider))
+                error = f"http_{response.status_code}"
+                wait = retry_after_seconds(response.headers.get("retry-after"))
+            except (TimeoutError, httpx.TimeoutException):
+                error = "timeout"
+            except httpx.TransportError as err:
+                error = f"connection:{type(err).__name__}"
+            except (ValueError, KeyError, IndexError, TypeError):
+                error = "bad_response"
+            self.stats["errors"][error] = self.stats["errors"].get(error, 0) + 1
+            if attempts > max_retries:
+                record = {
+                    "id": request["id"],
+                    "status": "failure",
+                    "attempts": attempts,
+                    "latency_s": round(time.monotonic() - started, 3),
+                    "error": error,
+                    "seed_ids": request["seed_ids"],
+                }
+                break
+            self.stats["retries"] += 1
+            self.progress.update(self.stats)
+            await asyncio.sleep(
+                wait
+                if wait is not None
+                else backoff_seconds(attempts - 1, provider["backoff_base_s"], provider["backoff_cap_s"])
+            )
+        self._write(record)
+
+
+async def _run(provider, requests, out_path, api_key, stats, progress):
+    timeouts = provider["timeouts"]
+    limit = provider["max_concurrency"]
+    timeout = httpx.Timeout(connect=timeouts["connect"], read=timeouts["read"], write=timeouts["read"], pool=None)
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    received = []
+
+    def stop(signum):
+        received.append(signal.Signals(signum).name)
+        main.cancel()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop, signum)
+    try:
+        # The key goes into the client's default headers, never into a record or a message.
+        headers = {"Content-Type": "application/json"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        # One client; its transport holds max_concurrency connections (see http_transport.py).
+        client = httpx.AsyncClient(
+            base_url=provider["base_url"].rstrip("/"), timeout=timeout, headers=headers, transport=StackTransport(limit)
+        )
+        try:
+            with open(out_path, "a", encoding="utf-8") as out_fh:
+                session = _Session(provider, out_fh, stats, progress)
+                queue = iter(requests)
+
+                async def worker():
+                    for request in queue:  # workers share one iterator: each request once
+                        await session.run_one(client, request)
+
+                workers = [asyncio.create_task(worker()) for _ in range(min(limit, len(requests)))]
+                try:
+                    await asyncio.gather(*workers)
+                finally:
+                    for w in workers:
+                        w.cancel()
+                    await asyncio.gather(*workers, return_exceptions=True)
+        finally:
+            await client.aclose()
+    except asyncio.CancelledError:
+        if received:
+            raise Interrupted(
+                f"stopped by {received[0]}; every finished response is kept in {out_path}, run again to resume"
+            ) from None
+        raise
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+def _run_loop(coroutine):
+    # uvloop's event loop costs a fraction of asyncio's per socket event; asyncio if absent.
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
+def run_requests(provider, requests, out_path, api_key=None, progress_stream=None):
+    """Send every request without a success record in `out_path`; append one outcome each.
+
+    Returns the summary counters (also on Interrupted/FatalProviderError via `exc.stats`).
+    """
+    done = succeeded_ids(read_cache(out_path))
+    todo = [r for r in requests if r["id"] not in done]
+    stats = {
+        "requests": len(requests),
+        "todo": len(todo),
+        "skipped_cached": len(requests) - len(todo),
+        "success": 0,
+        "failure": 0,
+        "failures_by_reason": {},
+        "retries": 0,
+        "errors": {},
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+    }
+    progress = Progress(
+        provider["name"],
+        len(todo),
+        provider["price_per_million"],
+        **({"stream": progress_stream} if progress_stream else {}),
+    )
+    started = time.monotonic()
+    _end_torn_line(out_path)
+    try:
+        if todo:
+            _run_loop(_run(provider, todo, out_path, api_key, stats, progress))
+    except (Interrupted, FatalProviderError) as err:
+        err.stats = _finish(stats, started, progress)
+        raise
+    return _finish(stats, started, progress)
+
+
+def _finish(stats, started, progress):
+    stats["wall_s"] = round(time.monotonic() - started, 2)
+    stats["cost"] = round(progress.cost(stats), 6)
+    if stats["todo"]:
+        progress.close(stats)
+    return stats

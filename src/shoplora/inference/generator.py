@@ -1,0 +1,224 @@
+"""infer: batched greedy generation with prompts encoded by LLaMA-Factory's own template.
+
+Two backends: transformers (CPU or GPU; what the tests run) and vLLM, used when the package
+is installed and a GPU is present. The transformers backend batches continuously by default
+(continuous_batching.py: sequences join and leave at every step, shared prompt prefixes are
+computed once); `padded` runs `model.generate` on left-padded batches instead, and is what
+the continuous engine falls back to for attention it does not implement. Optional
+constrained decoding (answer_constraint.py) lets multiple-choice, ranking and retrieval
+answers contain only digits, commas and spaces.
+"""
+
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+from shoplora.inference.constraint import AnswerCharsOnly, answer_token_ids
+from shoplora.inference.continuous import generate_continuous, unsupported_reason
+
+BACKENDS = ("auto", "transformers", "vllm")
+ENGINES = ("continuous", "padded")
+
+
+class TemplateMismatchError(RuntimeError):
+    pass
+
+
+def load_template(tokenizer, name):
+    """LLaMA-Factory's Template object, the one training encodes with."""
+    from llamafactory.data import get_template_and_fix_tokenizer
+    from llamafactory.hparams import DataArguments
+
+    return get_template_and_fix_tokenizer(tokenizer, DataArguments(template=name))
+
+
+def encode_prompt(template, tokenizer, prompt):
+    """Token ids of the prompt exactly as SFT training encodes an alpaca instruction."""
+    messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": ""}]
+    prompt_ids, _ = template.encode_oneturn(tokenizer, messages)
+    return prompt_ids
+
+
+def check_template(model_dir, template_name):
+    """Stop when the model was trained with a different template than inference uses."""
+    from shoplora.io.model_meta import MODEL_META, read_model_meta
+
+    if (Path(model_dir) / MODEL_META).exists():
+        recorded = read_model_meta(model_dir).get("template")
+        if recorded and recorded != template_name:
+            raise TemplateMismatchError(
+                f"{model_dir} was trained with template '{recorded}' but "
+                f"inference is configured with '{template_name}' "
+                "(base_model.template); set them equal or prepare the model again"
+            )
+
+
+def choose_backend(requested="auto"):
+    """vllm where asked for or, with `auto`, where it is installed and a GPU is present."""
+    import torch
+
+    if requested not in BACKENDS:
+        raise ValueError(f"infer.backend must be one of {', '.join(BACKENDS)}, not {requested!r}")
+    vllm_usable = importlib.util.find_spec("vllm") is not None and torch.cuda.is_available()
+    if requested == "vllm" and not vllm_usable:
+        raise RuntimeError(
+            "infer.backend 'vllm' needs the vllm package (pip install vllm) and a GPU; "
+            "use 'auto' to fall back to transformers"
+        )
+    return "vllm" if requested == "vllm" or (requested == "auto" and vllm_usable) else "transformers"
+
+
+class Generator:
+    """A model loaded once with its template; `run` generates greedy responses for prompts."""
+
+    def __init__(self, model_dir, template_name, *, backend, dtype, engine, token_budget):
+        from transformers import AutoTokenizer
+
+        check_template(model_dir, template_name)
+        self.model_dir = model_dir
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.template = load_template(self.tokenizer, template_name)
+        self.stop_ids = self.template.get_stop_token_ids(self.tokenizer)
+        self.backend = choose_backend(backend)
+        self.dtype = dtype
+        if engine not in ENGINES:
+            raise ValueError(f"infer.engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        self.engine, self.token_budget = engine, token_budget
+        self._allowed = None
+        self._model = None
+
+    def allowed_ids(self):
+        if self._allowed is None:
+            self._allowed = answer_token_ids(self.tokenizer, self.stop_ids)
+        return self._allowed
+
+    def run(
+        self, prompts, max_new_tokens, *, batch_size, constrained=None, progress=sys.stderr, engine=None, stats=None
+    ):
+        """max_new_tokens: a list aligned with prompts. constrained: booleans aligned with
+        prompts (None: no constraint); those rows may only generate digits, commas and spaces.
+        batch_size: sequences decoded together. engine: overrides the Generator's for this call;
+        `padded` with batch_size 1 is plain `model.generate` one prompt at a time.
+        stats: a dict the continuous engine fills (see generate_continuous)."""
+        encoded = [encode_prompt(self.template, self.tokenizer, p) for p in prompts]
+        constrained = list(constrained) if constrained is not None else [False] * len(prompts)
+        allowed = self.allowed_ids() if any(constrained) else None
+        if self.backend == "vllm":
+            return _generate_vllm(self.model_dir, encoded, max_new_tokens, self.stop_ids, constrained, allowed)
+        if (engine or self.engine) == "continuous":
+            reason = unsupported_reason(self._load())
+            if reason is None:
+                return self._run_continuous(encoded, max_new_tokens, constrained, allowed, batch_size, progress, stats)
+            print(f"infer: continuous batching does not implement {reason}; using padded batches", file=progress)
+        return self._run_padded(encoded, max_new_tokens, constrained, allowed, batch_size, progress)
+
+    def _load(self):
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        if self._model is None:
+            self.device = "cuda" if torch.cuda.is_available() else "cpu"
+            # auto: bfloat16 on a GPU, float32 on a CPU (exact, and what the tests compare).
+            name = self.dtype if self.dtype != "auto" else ("bfloat16" if self.device == "cuda" else "float32")
+            dtype = getattr(torch, name)
+            self._model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=dtype).to(self.device).eval()
+        return self._model
+
+    def _run_continuous(self, encoded, max_new_tokens, constrained, allowed, batch_size, progress, stats):
+        generated = generate_continuous(
+            self._load(),
+            encoded,
+            max_new_tokens,
+            self.stop_ids,
+            constrained,
+            allowed,
+            slots=batch_size,
+            token_budget=self.token_budget,
+            progress=progress,
+            stats=stats,
+        )
+        return [self.tokenizer.decode(ids, skip_special_tokens=True) for ids in generated]
+
+    def _run_padded(self, encoded, max_new_tokens, constrained, allowed, batch_size, progress):
+        import torch
+        from transformers import LogitsProcessorList
+
+        model, stop_ids, tokenizer = self._load(), self.stop_ids, self.tokenizer
+        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stop_ids[0]
+        # Batch rows with the same generation length and similar prompt lengths together: a
+        # batch runs until its longest row is done, so mixing 8-token and 64-token tasks, or
+        # short and long prompts, wastes compute. The greedy result is the same.
+        order = sorted(range(len(encoded)), key=lambda i: (max_new_tokens[i], len(encoded[i])))
+        responses = [None] * len(encoded)
+        started = time.monotonic()
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            width = max(len(encoded[i]) for i in idx)
+            input_ids = torch.tensor(
+                [[pad_id] * (width - len(encoded[i])) + encoded[i] for i in idx], device=self.device
+            )
+            attention = torch.tensor(
+                [[0] * (width - len(encoded[i])) + [1] * len(encoded[i]) for i in idx], device=self.device
+            )
+            processors = LogitsProcessorList()
+            if any(constrained[i] for i in idx):
+                processors.append(AnswerCharsOnly(allowed, [constrained[i] for i in idx]))
+            with torch.no_grad():
+                out = model.generate(
+                    input_ids=input_ids,
+                    attention_mask=attention,
+                    do_sample=False,
+                    max_new_tokens=max(max_new_tokens[i] for i in idx),
+                    eos_token_id=stop_ids,
+                    pad_token_id=pad_id,
+                    logits_processor=processors,
+                )
+            for row, i in enumerate(idx):
+                new_tokens = out[row, width : width + max_new_tokens[i]].tolist()
+                cut = next((k for k, t in enumerate(new_tokens) if t in stop_ids), len(new_tokens))
+                responses[i] = tokenizer.decode(new_tokens[:cut], skip_special_tokens=True)
+            done = min(start + batch_size, len(order))
+            print(
+                f"infer: {done}/{len(order)} examples, {done / (time.monotonic() - started):.2f}/s",
+                file=progress,
+                flush=True,
+            )
+        return responses
+
+
+def generate(
+    model_dir,
+    template_name,
+    prompts,
+    max_new_tokens,
+    *,
+    batch_size,
+    backend,
+    dtype,
+    engine,
+    token_budget,
+    constrained=None,
+    progress=sys.stderr,
+):
+    """Greedy responses for `prompts` (see Generator.run)."""
+    generator = Generator(
+        model_dir, template_name, backend=backend, dtype=dtype, engine=engine, token_budget=token_budget
+    )
+    return generator.run(prompts, max_new_tokens, batch_size=batch_size, constrained=constrained, progress=progress)
+
+
+def _generate_vllm(model_dir, encoded, max_new_tokens, stop_ids, constrained, allowed):
+    """The same prompts, token for token, through vLLM (GPU only; not run in the tests)."""
+    from vllm import LLM, SamplingParams
+    from vllm.inputs import TokensPrompt
+
+    llm = LLM(model=str(model_dir), dtype="auto")  # the checkpoint's dtype (bf16 for merged Yi-9B)
+    params = [
+        SamplingParams(
+            temperature=0.0, max_tokens=n, stop_token_ids=list(stop_ids), allowed_token_ids=allowed if c else None
+        )
+        for n, c in zip(max_new_tokens, constrained)
+    ]
+    outputs = llm.generate([TokensPrompt(prompt_token_ids=ids) for ids in encoded], params)
+    return [o.outputs[0].text for o in outputs]

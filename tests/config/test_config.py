@@ -1,0 +1,154 @@
+import copy
+import re
+
+import pytest
+import yaml
+
+from shoplora.config.check import ConfigError, check_config
+
+from conftest import REPO, make_workdir, run_snakemake
+
+SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
+DEFAULT = yaml.safe_load((REPO / "config/config.yaml").read_text())
+
+
+def test_default_config_is_valid():
+    check_config(copy.deepcopy(DEFAULT), SCHEMA, base_dir=REPO)
+
+
+def test_every_schema_key_has_description_and_is_documented():
+    schema = yaml.safe_load(SCHEMA.read_text())
+    readme = (REPO / "config/README.md").read_text()
+
+    def walk(node, path):
+        for key, sub in (node.get("properties") or {}).items():
+            if "$ref" in sub:  # a shared definition: check its keys in this place too
+                sub = {
+                    **schema["$defs"][sub["$ref"].rsplit("/", 1)[1]],
+                    **sub,
+                    "properties": {
+                        **schema["$defs"][sub["$ref"].rsplit("/", 1)[1]].get("properties", {}),
+                        **sub.get("properties", {}),
+                    },
+                }
+            assert "description" in sub or "description" in node["properties"][key], f"{path}{key}"
+            assert re.search(rf"`[\w.*]*\b{re.escape(key)}`", readme), f"config/README.md does not document {path}{key}"
+            walk(sub, f"{path}{key}.")
+            extra = sub.get("additionalProperties")
+            if isinstance(extra, dict):
+                if "$ref" in extra:
+                    defn = schema["$defs"][extra["$ref"].rsplit("/", 1)[1]]
+                    extra = {**extra, "properties": {**defn.get("properties", {}), **extra.get("properties", {})}}
+                walk(extra, f"{path}{key}.*.")
+
+    walk(schema, "")
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (
+            lambda c: c["curate"].update(near_duplicate_threshold="high"),
+            "config key curate.near_duplicate_threshold: 'high' is not of type 'number'",
+        ),
+        (
+            lambda c: c["eval_sets"].update({"my set": "resources/eval/generation.jsonl"}),
+            "config key eval_sets: 'my set' does not match",
+        ),
+        (
+            lambda c: c["infer"]["max_new_tokens"].update(poetry=8),
+            "config key infer.max_new_tokens: 'poetry' is not one of",
+        ),
+        (
+            lambda c: c.update(seed_tasks="resources/seed/missing.jsonl"),
+            "config key seed_tasks: file not found: resources/seed/missing.jsonl",
+        ),
+        (
+            lambda c: c["train_sft"].update(lora_rank=0),
+            "config key train_sft.lora_rank: 0 is less than the minimum of 1",
+        ),
+        (
+            lambda c: c["curate"].update(tokenizer="unicode"),
+            "config key curate.tokenizer: 'unicode' needs curate.scorer 'rouge-score'",
+        ),
+        (lambda c: c.update(unknown_section={}), "Additional properties are not allowed ('unknown_section'"),
+    ],
+)
+def test_bad_config_names_the_key(mutate, message):
+    config = copy.deepcopy(DEFAULT)
+    mutate(config)
+    with pytest.raises(ConfigError) as err:
+        check_config(config, SCHEMA, base_dir=REPO)
+    assert message in str(err.value)
+
+
+def test_malformed_config_stops_before_any_job(tmp_path):
+    workdir = make_workdir(tmp_path, {"curate": {"near_duplicate_threshold": "high"}})
+    proc = run_snakemake(workdir, "--cores", "1", check=False)
+    assert proc.returncode != 0
+    assert "config key curate.near_duplicate_threshold" in proc.stdout + proc.stderr
+    assert not (workdir / "results").exists()
+
+
+def test_config_readme_is_generated_from_the_schema():
+    from shoplora.config.docs import render
+
+    assert (REPO / "config/README.md").read_text() == render(), "config/README.md is stale: run `make config-docs`"
+
+
+def test_validation_fills_every_schema_default_and_keeps_given_values():
+    config = copy.deepcopy(DEFAULT)
+    del config["curate"]["scorer"], config["cluster"], config["infer"]["max_new_tokens"]["generation"]
+    config["generation"]["providers"]["local"].pop("timeouts")
+    check_config(config, SCHEMA, base_dir=REPO)
+    assert config["curate"]["scorer"] == "rouge" and config["cluster"] == {"network_rules_on_submit_host": False}
+    assert config["infer"]["max_new_tokens"]["generation"] == 64 and config["infer"]["max_new_tokens"]["ranking"] == 24
+    assert config["generation"]["providers"]["local"]["timeouts"] == {"connect": 10, "read": 300, "total": 600}
+    assert config["generation"]["providers"]["local"]["backoff_cap_s"] == 60.0  # not in config.yaml at all
+    assert config["task_sets"] == {} and config["train_sft"]["enabled"] is True
+
+
+def test_library_code_restates_no_schema_default():
+    """`.get("key", literal)` for a key the schema gives a default would be a second source."""
+    import ast
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    defaulted = set()
+
+    def collect(node):
+        if isinstance(node, dict):
+            for key, sub in (node.get("properties") or {}).items():
+                if isinstance(sub, dict) and "default" in sub:
+                    defaulted.add(key)
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(schema)
+    defaulted -= {"task_type"}  # also a task record's field, read from records with .get
+    offenders = []
+    for path in [*(REPO / "src").rglob("*.py"), *(REPO / "workflow/scripts").glob("*.py")]:
+        for call in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "get"
+                and len(call.args) == 2
+                and isinstance(call.args[0], ast.Constant)
+                and call.args[0].value in defaulted
+                and isinstance(call.args[1], (ast.Constant, ast.Dict))
+            ):
+                offenders.append(f"{path.relative_to(REPO)}:{call.lineno} .get({call.args[0].value!r}, ...)")
+    assert not offenders, offenders
+
+
+def test_task_type_enum_is_the_registry():
+    from shoplora.evaluation.parsers import STRICT
+    from shoplora.tasks.types import TASK_TYPES
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    assert schema["$defs"]["task_type"]["enum"] == list(TASK_TYPES)
+    assert set(STRICT) == set(TASK_TYPES)
+    assert list(schema["properties"]["infer"]["properties"]["max_new_tokens"]["properties"]) == list(TASK_TYPES)

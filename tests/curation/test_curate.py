@@ -1,0 +1,90 @@
+import pytest
+from rouge import Rouge
+
+from shoplora.config.schema import section_defaults
+from shoplora.curation.curate import curate
+from shoplora.tasks.records import task_id
+
+from helpers.rouge_reference import rouge_package_f as rouge_l_f
+
+CFG = section_defaults("curate", near_duplicate_threshold=0.7, compare_field="input_field", decontaminate=True)
+
+
+def task(prompt, source="seed", answer="an answer", task_type="generation"):
+    rec = {"input_field": prompt, "output_field": answer, "task_type": task_type, "source": source}
+    rec["id"] = task_id(rec)
+    return rec
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("the red shoe fits well. it is cheap.", "the red shoe is cheap. it fits well."),
+        ("Write a short pitch for a blue kettle", "Write one short pitch for the steel kettle"),
+        ("a b c d", "e f g h"),
+    ],
+)
+def test_rouge_l_matches_the_rouge_package(a, b):
+    assert rouge_l_f(a, b) == Rouge().get_scores(a, b)[0]["rouge-l"]["f"]
+
+
+def test_rouge_l_handles_empty_and_very_long_texts():
+    assert rouge_l_f("", "something") == 0.0
+    long = " ".join(f"w{i}" for i in range(3000))
+    assert rouge_l_f(long, long) == pytest.approx(1.0)
+
+
+def test_near_duplicates_contamination_and_accounting():
+    seeds = [
+        task("Describe the blue ceramic mug for a coffee lover in one sentence"),
+        task("Rank the five hiking backpacks by their price from low to high"),
+    ]
+    generated = [
+        task("Describe the blue ceramic mug for a tea lover in one sentence", "generated:p"),  # near seed 0
+        task("describe the blue ceramic mug for a coffee lover in one   sentence", "generated:p"),  # exact
+        task("", "generated:p"),  # null
+        task("Which brands appear in this review of a laptop stand", "generated:p"),  # contaminated
+        task("Name three fabrics often used for summer dresses", "generated:p"),  # kept
+        task("Pick the cheapest option\n0. a\n1. b", "generated:p", answer=5, task_type="multiple-choice"),
+    ]
+    evals = [
+        task("Which brands appear in this review of the laptop stand?", "eval", task_type="named_entity_recognition")
+    ]
+    kept, dropped, report = curate([seeds, generated], evals, CFG)
+    assert [t["input_field"] for t in kept] == [
+        seeds[0]["input_field"],
+        seeds[1]["input_field"],
+        generated[4]["input_field"],
+    ]
+    reasons = dict(zip(dropped["id"], dropped["reason"]))
+    assert reasons[generated[0]["id"]] == "near_duplicate"
+    assert reasons[generated[1]["id"]] == "exact_duplicate"
+    assert reasons[generated[2]["id"]] == "null:input_field"
+    assert reasons[generated[3]["id"]] == "contaminated"
+    assert reasons[generated[5]["id"]] == "invalid:answer_not_an_option"
+    near = dropped[dropped["reason"] == "near_duplicate"].iloc[0]
+    assert near["duplicate_of"] == seeds[0]["id"] and near["score"] > 0.7
+    assert report["contaminated_by_eval_task_type"] == {"named_entity_recognition": 1}
+    gen = report["per_source"]["generated:p"]
+    assert gen["rows_in"] == 6 and gen["kept"] == 1 and gen["dropped"] == 5
+
+
+def test_threshold_is_strictly_greater():
+    a = task("one two three four five six seven eight nine ten")
+    b = task("one two three four five six seven eight nine ten eleven twelve thirteen", "generated:p")
+    score = rouge_l_f(a["input_field"], b["input_field"])
+    kept, _, _ = curate([[a], [b]], [], dict(CFG, near_duplicate_threshold=score))
+    assert len(kept) == 2  # equal to the threshold: kept
+    kept, _, _ = curate([[a], [b]], [], dict(CFG, near_duplicate_threshold=score - 1e-9))
+    assert len(kept) == 1
+
+
+def test_shipped_seeds_survive_curation_against_the_eval_sets():
+    from shoplora.tasks.records import load_tasks
+
+    from conftest import REPO
+
+    seeds = load_tasks(REPO / "resources/seed/seed_tasks.jsonl", "seed")
+    evals = [t for p in sorted((REPO / "resources/eval").glob("*.jsonl")) for t in load_tasks(p, "eval")]
+    kept, dropped, _ = curate([seeds], evals, CFG)
+    assert len(kept) == len(seeds), dropped.to_dict("records")

@@ -1,0 +1,141 @@
+"""Generation against a real HTTP server on 127.0.0.1 that can inject faults."""
+
+import pytest
+
+from shoplora.config.schema import section_defaults
+from shoplora.generation.client import FatalProviderError, read_cache, retry_after_seconds, run_requests
+from shoplora.generation.parse import parse_responses
+from shoplora.generation.prompts import build_requests, render_prompt, sample_combinations
+
+from helpers.fake_openai import COMPLETION
+
+GOOD_TEXT = COMPLETION.format(tag="t")
+
+
+@pytest.fixture
+def server_factory(fake_openai):
+    def start(script=()):
+        srv = fake_openai(script)
+        return srv, srv.base_url
+
+    return start
+
+
+def provider(base_url, **kw):
+    return section_defaults(
+        "generation",
+        "providers",
+        "*",
+        **{
+            "name": "test",
+            "kind": "openai",
+            "model": "m",
+            "base_url": base_url,
+            "num_requests": 3,
+            "seed_examples_per_prompt": 2,
+            "tasks_per_request": 3,
+            "max_concurrency": 2,
+            "max_retries": 3,
+            "backoff_base_s": 0.01,
+            "backoff_cap_s": 0.05,
+            "api_key_env": "SHOPLORA_TEST_KEY",
+            **kw,
+        },
+    )
+
+
+SEEDS = [
+    {"id": f"s{i}", "task_type": "generation", "input_field": f"Describe product {i}.", "output_field": f"Product {i}."}
+    for i in range(5)
+]
+
+
+def test_combinations_are_distinct_and_seeded():
+    a = sample_combinations(10, 3, 50, seed=1)
+    assert len(set(a)) == 50 and a == sample_combinations(10, 3, 50, seed=1)
+    assert a != sample_combinations(10, 3, 50, seed=2)
+    assert len(set(sample_combinations(5, 2, 10, seed=0))) == 10
+    with pytest.raises(ValueError, match="only 10 distinct combinations"):
+        sample_combinations(5, 2, 11, seed=0)
+
+
+def test_prompt_shows_examples_in_the_study_format():
+    text = render_prompt("{k} examples:\n{examples}\nWrite {n}.", SEEDS[:2], 4)
+    assert text.startswith("2 examples:\ntask_type: generation\ninput_field: Describe product 0.")
+    assert "\n###\n" in text and text.endswith("Write 4.")
+
+
+def test_requests_are_sent_resumed_and_never_bought_twice(tmp_path, server_factory, monkeypatch):
+    srv, url = server_factory([(429, {"Retry-After": "0"}), (503, {}), "ok"])
+    prov = provider(url)
+    requests = build_requests(prov, SEEDS, "{examples} {k} {n}")
+    cache = tmp_path / "cache.jsonl"
+    stats = run_requests(prov, requests, cache, api_key="sk-test-123")
+    assert stats["success"] == 3 and stats["retries"] == 2
+    assert stats["errors"] == {"http_429": 1, "http_503": 1}
+    assert all(auth == "Bearer sk-test-123" for _, auth in srv.received)
+    served = len(srv.received)
+    # A torn last line (killed writer) is ignored; a rerun sends nothing already successful.
+    with open(cache, "a") as fh:
+        fh.write('{"id": "torn", "stat')
+    stats = run_requests(prov, requests, cache, api_key="sk-test-123")
+    assert stats["todo"] == 0 and len(srv.received) == served
+    records = read_cache(cache)
+    assert sorted(r["id"] for r in records if r["status"] == "success") == sorted(r["id"] for r in requests)
+
+
+def test_401_fails_fast_naming_the_variable(tmp_path, server_factory):
+    srv, url = server_factory([(401, {})] * 10)
+    prov = provider(url, num_requests=1)
+    with pytest.raises(FatalProviderError, match="check the variable SHOPLORA_TEST_KEY"):
+        run_requests(prov, build_requests(prov, SEEDS, "{examples} {k} {n}"), tmp_path / "c.jsonl", api_key="x")
+    assert len(srv.received) == 1
+
+
+def test_retry_after_parsing():
+    assert retry_after_seconds("3") == 3.0
+    assert retry_after_seconds(None) is None
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert retry_after_seconds("soon") is None
+
+
+def test_parse_responses_study_format_and_truncation():
+    raws = [
+        {"id": "r1", "status": "success", "finish_reason": "stop", "text": GOOD_TEXT},
+        {"id": "r2", "status": "success", "finish_reason": "length", "text": GOOD_TEXT},
+        {
+            "id": "r3",
+            "status": "success",
+            "finish_reason": "stop",
+            "text": "task_type: poem\ninput_field: x\noutput_field: 1\n###\ntask_type: ranking\n"
+            "input_field: Rank\\n1. a\\n2. b\noutput_field: [1, 1]\n###\njust words",
+        },
+        {"id": "r4", "status": "failure", "error": "timeout"},
+    ]
+    tasks, failures = parse_responses(raws, "p")
+    assert [t["task_type"] for t in tasks] == ["multiple-choice", "ranking", "generation", "multiple-choice", "ranking"]
+    assert tasks[0]["input_field"] == "Which is a fruit?\n0. apple\n1. chair"
+    assert tasks[0]["output_field"] == 0 and tasks[0]["source"] == "generated:p"
+    reasons = sorted(f["reason"] for f in failures)
+    assert reasons == [
+        "invalid:ranking_not_a_permutation",
+        "missing_field:task_type",
+        "request_failed",
+        "truncated_by_length",
+        "unknown_task_type",
+    ]
+
+
+def test_length_finish_with_unused_budget_is_not_truncation():
+    raw = {
+        "id": "r",
+        "status": "success",
+        "finish_reason": "length",
+        "text": GOOD_TEXT,
+        "usage": {"completion_tokens": 40},
+        "max_tokens": 320,
+    }
+    tasks, failures = parse_responses([raw], "p")
+    assert len(tasks) == 3 and failures == []
+    tasks, failures = parse_responses([dict(raw, usage={"completion_tokens": 320})], "p")
+    assert len(tasks) == 2 and failures[0]["reason"] == "truncated_by_length"

@@ -1,0 +1,237 @@
+"""A local OpenAI-compatible /v1/chat/completions server that injects faults, for tests and benchmarks.
+
+Real HTTP on 127.0.0.1 (HTTP/1.1 keep-alive, one thread per connection). Each request takes
+the next action from a script, then answers normally:
+
+- "ok"                      200 with a completion in the study's format
+- (status, {headers})       that status, e.g. (429, {"Retry-After": "1"}), (503, {}), (401, {})
+- ("sleep", seconds)        wait, then answer 200 (beyond the client's read timeout: a timeout)
+- "truncated"               a 200 whose body is cut off mid-JSON and the connection closed
+- "not_json"                a 200 whose body is HTML
+
+Optionally every answer waits `latency` seconds, and a requests-per-minute limit answers 429
+(the way hosted APIs do) when the client goes faster. Run standalone for benchmarks:
+`python tests/helpers/fake_openai.py --fast --latency 0.1 --rpm 600` prints the port on stdout
+(`--fast`: an asyncio server with the same answers, no scripted faults).
+"""
+
+import argparse
+import asyncio
+import hashlib
+import json
+import sys
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+COMPLETION = (
+    "task_type: multiple-choice\ninput_field: Which is a fruit?\\n0. apple\\n1. chair\noutput_field: 0\n"
+    "###\ntask_type: ranking\ninput_field: Rank\\n1. a\\n2. b\noutput_field: [2, 1]\n"
+    '###\ntask_type: generation\ninput_field: Describe mug {tag}.\noutput_field: "Mug {tag} holds coffee."'
+)
+
+
+def completion_for(prompt):
+    """The answer depends on the prompt, so outputs of different runs can be compared."""
+    return COMPLETION.format(tag=hashlib.sha256(prompt.encode()).hexdigest()[:8])
+
+
+def completion_payload(prompt):
+    return json.dumps(
+        {
+            "choices": [{"message": {"role": "assistant", "content": completion_for(prompt)}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": len(prompt) // 4, "completion_tokens": 60},
+        }
+    ).encode()
+
+
+class RateWindow:
+    """A token bucket holding one second's worth of requests, refilled at rpm/60 per second
+    (hosted APIs count per minute, which is more lenient still)."""
+
+    def __init__(self, rpm):
+        self.rpm = rpm
+        self.allowance, self.checked = max(1.0, (rpm or 60) / 60.0), time.monotonic()
+        self.limited = 0
+
+    def over_limit(self):
+        if not self.rpm:
+            return False
+        now = time.monotonic()
+        burst = max(1.0, self.rpm / 60.0)
+        self.allowance = min(burst, self.allowance + (now - self.checked) * self.rpm / 60.0)
+        self.checked = now
+        if self.allowance >= 1.0 - 1e-9:
+            self.allowance -= 1.0
+            return False
+        self.limited += 1
+        return True
+
+
+class FakeOpenAI(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def __init__(self, script=(), latency=0.0, rpm=None, port=0):
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.script = list(script)
+        self.latency = latency
+        self.window = RateWindow(rpm)
+        self.lock = threading.Lock()  # script, counters and the rate window
+        self.send_lock = threading.Lock()  # held while a 200 is written; tests may hold it
+        self.received = []  # (prompt, authorization header) per request
+        self.served_ok = Counter()  # prompt -> 200 answers fully written
+        self.on_request = None  # called (count) under send_lock before answering
+        self.refused_auth = set()  # answers to these credentials are dropped (a killed client)
+
+    def handle_error(self, request, client_address):
+        # A client that was killed or gave up closes its connection mid-answer; that is expected.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+    @property
+    def base_url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+    def start(self):
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    @property
+    def limited(self):
+        return self.window.limited
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def _send(self, status, payload, headers=None, content_type="application/json", length=None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload) if length is None else length))
+        self.end_headers()
+        self.wfile.write(payload)
+        self.wfile.flush()
+
+    def do_POST(self):
+        server = self.server
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        prompt = body["messages"][-1]["content"]
+        with server.lock:
+            server.received.append((prompt, self.headers.get("Authorization")))
+            count = len(server.received)
+            action = server.script.pop(0) if server.script else "ok"
+            limited = server.window.over_limit()
+        if limited:
+            self._send(429, b'{"error": "rate limited"}', {"Retry-After": "1"})
+            return
+        if server.latency:
+            time.sleep(server.latency)
+        if isinstance(action, tuple) and action[0] == "sleep":
+            time.sleep(action[1])
+            action = "ok"
+        if isinstance(action, tuple):
+            status, headers = action
+            self._send(status, b'{"error": "injected"}', headers)
+            return
+        if action == "not_json":
+            self._send(200, b"<html>Bad gateway</html>", content_type="text/html")
+            return
+        payload = completion_payload(prompt)
+        if action == "truncated":
+            self._send(200, payload[: len(payload) // 2], length=len(payload))
+            self.close_connection = True
+            return
+        with server.send_lock:
+            if server.on_request:
+                server.on_request(count)
+            if self.headers.get("Authorization") in server.refused_auth:
+                self.close_connection = True
+                return
+            self._send(200, payload)
+            with server.lock:
+                server.served_ok[prompt] += 1
+
+
+async def serve_fast(latency=0.0, rpm=None, port=0, ready=print):
+    """The same answers (200 or a 429 over the limit) from an asyncio server: for benchmarks,
+    where a thread-per-connection server would be slower than the client it measures."""
+    window = RateWindow(rpm)
+    answer = completion_payload("benchmark")
+
+    async def handle(reader, writer):
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                await reader.readexactly(length)  # one fixed answer: no parsing, so the server stays cheap
+                if window.over_limit():
+                    status, extra, payload = (
+                        b"429 Too Many Requests",
+                        b"Retry-After: 1\r\n",
+                        b'{"error": "rate limited"}',
+                    )
+                else:
+                    if latency:
+                        await asyncio.sleep(latency)
+                    status, extra, payload = b"200 OK", b"", answer
+                writer.write(
+                    b"HTTP/1.1 "
+                    + status
+                    + b"\r\nContent-Type: application/json\r\n"
+                    + extra
+                    + b"Content-Length: "
+                    + str(len(payload)).encode()
+                    + b"\r\n\r\n"
+                    + payload
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=512)
+    ready(server.sockets[0].getsockname()[1])
+    async with server:
+        await server.serve_forever()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--rpm", type=float, default=None)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--fast", action="store_true", help="asyncio server without scripted faults")
+    args = parser.parse_args()
+    if args.fast:
+        try:
+            import uvloop
+
+            run = uvloop.run
+        except ImportError:
+            run = asyncio.run
+        try:
+            run(serve_fast(args.latency, args.rpm, args.port, ready=lambda p: print(p, flush=True)))
+        except KeyboardInterrupt:
+            pass
+        return
+    server = FakeOpenAI(latency=args.latency, rpm=args.rpm, port=args.port)
+    print(server.server_address[1], flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+from shoplora.config.schema import section_defaults
+from shoplora.training.lf_config import export_yaml, pt_yaml, sft_yaml
+
+STAGE = section_defaults(
+    "train_sft",
+    lora_rank=4,
+    lora_alpha=16,
+    lora_dropout=0.08,
+    lora_target="q_proj,v_proj",
+    learning_rate=2e-5,
+    eval_steps=100,
+    max_steps=None,
+    num_train_epochs=1,
+    extra={"packing": True, "flash_attn": "fa2"},
+)
+
+
+def test_pt_yaml_uses_pt_data_and_saves_at_every_evaluation():
+    cfg = pt_yaml(STAGE, "m", "yi", "data", "out")
+    assert cfg["stage"] == "pt" and cfg["dataset"] == "shoplora_pt_train" and cfg["eval_dataset"] == "shoplora_pt_val"
+    assert cfg["save_steps"] == cfg["eval_steps"] == 100
+    assert cfg["lora_rank"] == 4 and cfg["lora_target"] == "q_proj,v_proj" and cfg["template"] == "yi"
+    assert "max_steps" not in cfg and cfg["num_train_epochs"] == 1
+    assert cfg["overwrite_output_dir"] is False
+    assert cfg["packing"] is True and cfg["flash_attn"] == "fa2"  # passed through unchanged
+
+
+def test_sft_continues_the_pt_adapter_with_answer_only_loss():
+    cfg = sft_yaml(STAGE, "m", "smollm2", "data", "out", pt_adapter="results/train/pt/adapter")
+    assert cfg["stage"] == "sft" and cfg["adapter_name_or_path"] == "results/train/pt/adapter"
+    assert cfg["train_on_prompt"] is False
+    assert "adapter_name_or_path" not in sft_yaml(STAGE, "m", "smollm2", "data", "out")
+
+
+def test_export_yaml():
+    cfg = export_yaml("base", "ckpt", "smollm2", "merged")
+    assert cfg["adapter_name_or_path"] == "ckpt" and cfg["export_dir"] == "merged" and cfg["finetuning_type"] == "lora"
+
+
+def test_deepspeed_stage_points_at_the_config_written_into_the_run():
+    assert "deepspeed" not in sft_yaml(STAGE, "m", "smollm2", "data", "run")
+    cfg = sft_yaml({**STAGE, "deepspeed_stage": 3}, "m", "smollm2", "data", "results/train/sft/run")
+    assert cfg["deepspeed"] == "results/train/sft/run/shoplora_deepspeed.json"
+
+
+def test_run_training_launches_with_the_rules_gpus(tmp_path, monkeypatch):
+    """Which command run_training starts for 1 and 8 GPUs and DeepSpeed, without running it."""
+    import json
+
+    import shoplora.training.run as training
+
+    started = []
+
+    def fake_run(argv, check, env, stdout, stderr):  # the launched trainer's side of the contract
+        started.append((argv, {k: env.get(k) for k in ("FORCE_TORCHRUN", "NPROC_PER_NODE")}))
+        run = tmp_path / "run"
+        (run / "trainer_state.json").write_text("{}")
+        for name in training.ADAPTER_FILES:
+            (run / name).write_text("x")
+
+    monkeypatch.setattr(training.subprocess, "run", fake_run)
+    cfg = sft_yaml({**STAGE, "deepspeed_stage": 2}, "m", "smollm2", "data", tmp_path / "run")
+    outputs = [tmp_path / "out.yaml", tmp_path / "state.json", tmp_path / "adapter"]
+    training.run_training(cfg, tmp_path / "run", *outputs, resources={"gpu": 8}, deepspeed_stage=2)
+    assert started[-1] == (
+        ["llamafactory-cli", "train", str(tmp_path / "run/shoplora_config.yaml")],
+        {"FORCE_TORCHRUN": "1", "NPROC_PER_NODE": "8"},
+    )
+    written = json.loads((tmp_path / "run/shoplora_deepspeed.json").read_text())
+    assert written["zero_optimization"]["stage"] == 2

@@ -1,0 +1,77 @@
+"""The whole DAG on a small config in a temporary directory: real model, server, training."""
+
+import json
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import EVAL_PER_TYPE, planned_jobs, read_jsonl, run_snakemake
+
+pytestmark = pytest.mark.slow
+
+
+def test_table_holds_base_and_finetuned_for_all_task_types(finished_run):
+    table = pd.read_csv(finished_run / "results/metrics/summary.csv", keep_default_na=False)
+    expected = {"multiple-choice", "ranking", "retrieval", "named_entity_recognition", "generation", "classification"}
+    types = table[table["level"] == "task_type"]
+    assert set(types["task_type"]) == expected and (types["n"] == EVAL_PER_TYPE).all()
+    tasks = table[table["level"] == "task_name"]
+    assert len(tasks) >= len(expected) and (tasks["task_name"] != "").all()
+    for _, group in tasks.groupby("task_type"):
+        assert group["n"].sum() == EVAL_PER_TYPE
+    assert table[["base", "finetuned"]].astype(float).apply(lambda c: c.between(0, 1)).all().all()
+    assert (table["delta"] - (table["finetuned"] - table["base"])).abs().max() < 1e-12
+    macro = table[table["task_type"] == "macro-average"].iloc[0]
+    assert macro["base"] == pytest.approx(tasks["base"].mean())
+    md = (finished_run / "results/metrics/summary.md").read_text()
+    assert "lenient" in md and "| **named_entity_recognition** |" in md and "BLEU-4" in md
+
+
+def test_every_stage_left_its_outputs(finished_run):
+    r = finished_run / "results"
+    corpus = json.loads((r / "corpus/summary.json").read_text())["total"]
+    assert corpus["rows_in"] == corpus["kept"] + corpus["dropped"] and corpus["dropped"] >= 2
+    raw = read_jsonl(r / "generated/local/raw.jsonl")
+    assert len(raw) == 2 and all(x["status"] == "success" for x in raw)
+    curation = json.loads((r / "curated/curation_report.json").read_text())
+    assert curation["total"]["rows_in"] == curation["total"]["kept"] + curation["total"]["dropped"]
+    sft = pd.read_parquet(r / "datasets/sft_train.parquet")
+    assert sft["output"].map(type).eq(str).all()
+    choice = json.loads((r / "train/sft/selected_checkpoint.json").read_text())
+    assert [c["step"] for c in choice["candidates"]] == [2, 4]
+    assert choice["chosen"]["eval_loss"] == min(c["eval_loss"] for c in choice["candidates"])
+    assert yaml.safe_load((r / "train/sft/train_sft.yaml").read_text())["adapter_name_or_path"].endswith(
+        "train/pt/adapter"
+    )
+    merged = json.loads((r / "model/finetuned/shoplora_model.json").read_text())
+    assert merged["template"] == "smollm2" and merged["chosen_checkpoint"]["step"] == choice["chosen"]["step"]
+    for name in ("loss_pt.png", "loss_sft.png", "scores.png"):
+        assert (r / "report" / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_rerun_with_nothing_changed_runs_no_job(finished_run):
+    proc = run_snakemake(finished_run, "-n")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_dedup_threshold_change_reruns_curation_but_never_generation(finished_run):
+    config_path = finished_run / "config/config.yaml"
+    original = config_path.read_text()
+    config = yaml.safe_load(original)
+    config["curate"]["near_duplicate_threshold"] = 0.5
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    try:
+        jobs = planned_jobs(run_snakemake(finished_run, "-n").stdout)
+    finally:
+        config_path.write_text(original)
+    assert {"curate_sft", "build_datasets", "train_sft", "merge", "metrics_table"} <= set(jobs)
+    assert not {"generate", "parse_generated", "download_corpus", "build_pt_corpus", "prepare_base_model"} & set(jobs)
+    assert jobs["infer"] == 6  # only the fine-tuned model's predictions
+
+
+def test_snakemake_report_contains_table_and_plots(finished_run):
+    run_snakemake(finished_run, "--report", "report.html")
+    html = (finished_run / "report.html").read_text(errors="replace")
+    for name in ("summary.md", "loss_sft.png", "scores.png", "curation_report.json"):
+        assert name in html

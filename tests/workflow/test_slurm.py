@@ -1,0 +1,163 @@
+"""The Slurm profile against a real slurmctld/slurmd on localhost (ci/slurm-local.sh start).
+
+Runs the whole small workflow through `--profile profiles/slurm` (with a test override for
+this machine's 2 CPUs and short status checks). From slurmctld's own job records it proves
+that every job went through sbatch and that the GPU rules, and only they, asked for GPUs in
+the gpu partition. It compares the results with the local run of the same config, and
+cancels a running job with scancel to show the profile's retry runs it again to success.
+"""
+
+import re
+import shutil
+import subprocess
+import threading
+import time
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO, make_small_workdir, make_workdir, read_jsonl, run_snakemake
+
+EVAL_SETS = ("multiple-choice", "ranking", "generation")
+GPU_RULES = {"train_pt", "train_sft", "merge", "infer"}
+CPU_RULES = {
+    "download_corpus",
+    "build_pt_corpus",
+    "prepare_base_model",
+    "generate",
+    "parse_generated",
+    "curate_sft",
+    "build_datasets",
+    "select_checkpoint",
+    "evaluate",
+    "metrics_table",
+    "report",
+}
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        shutil.which("sinfo") is None or subprocess.run(["sinfo"], capture_output=True).returncode != 0,
+        reason="no running Slurm (start one with ci/slurm-local.sh start)",
+    ),
+]
+
+
+def slurm_jobs():
+    out = subprocess.run(["scontrol", "show", "job", "-o"], capture_output=True, text=True).stdout
+    jobs = []
+    for line in out.splitlines():
+        fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
+        if "JobId" in fields:  # not the "No jobs in the system" line of an empty queue
+            jobs.append(fields)
+    return jobs
+
+
+def rule_of(job):
+    """The rule name in the plugin's job comment: rule_<name> or rule_<name>_wildcards_..."""
+    match = re.match(r"rule_(\w+?)(?:_wildcards_.*)?$", job.get("Comment", ""))
+    return match.group(1) if match else None
+
+
+def profile_for_this_machine(tmp_path):
+    """The repo's profile with only what this 2-CPU machine without accounting needs changed."""
+    profile = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
+    profile["default-resources"].update(mem_mb=1500, runtime=30)
+    for resources in profile["set-resources"].values():
+        resources.update(mem_mb=3000, runtime=30)
+        if "cpus_per_gpu" in resources:
+            resources["cpus_per_gpu"] = 1
+    profile["set-resources"]["generate"]["cpus_per_task"] = 2  # its 8 threads would not fit
+    profile.update(
+        {
+            "slurm-no-account": True,
+            "slurm-status-command": "squeue",
+            "slurm-init-seconds-before-status-checks": 2,
+            "seconds-between-status-checks": 2,
+            "latency-wait": 5,
+            "jobs": 4,
+        }
+    )
+    folder = tmp_path / "profile"
+    folder.mkdir()
+    (folder / "config.yaml").write_text(yaml.safe_dump(profile))
+    return folder
+
+
+def test_whole_workflow_on_a_real_slurm(tmp_path, finished_run):
+    profile = profile_for_this_machine(tmp_path)
+    (tmp_path / "cluster").mkdir()
+    # Every rule of the DAG, on three of the six eval sets to keep the test short.
+    cluster = make_small_workdir(tmp_path / "cluster", EVAL_SETS)
+    before = {j["JobId"] for j in slurm_jobs()}
+    cancelled = []
+
+    def cancel_model_preparation():
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and not cancelled:
+            for job in slurm_jobs():
+                if (
+                    job["JobId"] not in before
+                    and rule_of(job) == "prepare_base_model"
+                    and job.get("JobState") == "RUNNING"
+                ):
+                    subprocess.run(["scancel", job["JobId"]], check=True)
+                    cancelled.append(job["JobId"])
+                    return
+            time.sleep(0.5)
+
+    watcher = threading.Thread(target=cancel_model_preparation, daemon=True)
+    watcher.start()
+    proc = run_snakemake(cluster, "--profile", str(profile), check=False, timeout=2400)
+    watcher.join(timeout=5)
+    if proc.returncode != 0:  # a cancelled job the retry did not catch is re-run by the next invocation
+        proc = run_snakemake(cluster, "--profile", str(profile), timeout=2400)
+
+    jobs = [j for j in slurm_jobs() if j["JobId"] not in before]
+    by_rule = {}
+    for job in jobs:
+        by_rule.setdefault(rule_of(job), []).append(job)
+    assert set(by_rule) == GPU_RULES | CPU_RULES, f"rules seen by Slurm: {sorted(by_rule, key=str)}"
+    assert sum(j["JobState"] == "COMPLETED" for j in by_rule["infer"]) == 2 * len(EVAL_SETS)  # both models
+    for rule, rule_jobs in by_rule.items():
+        for job in rule_jobs:
+            asked_gpus = job.get("TresPerJob", "")
+            if rule in GPU_RULES:
+                assert asked_gpus == "gres:gpu:1" and job["Partition"] == "gpu", (rule, job)
+            else:
+                assert "gpu" not in asked_gpus and job["Partition"] == "cpu", (rule, job)
+
+    assert cancelled, "prepare_base_model was never seen running"
+    assert {j["JobId"]: j["JobState"] for j in jobs}[cancelled[0]] == "CANCELLED"
+    assert any(j["JobState"] == "COMPLETED" for j in by_rule["prepare_base_model"])
+
+    # Same results as the local run where the stages are deterministic.
+    for path in ("results/corpus/pt_corpus.parquet", "results/datasets/pt_train.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(finished_run / path), pd.read_parquet(cluster / path))
+    assert (cluster / "results/model/base/config.json").read_text() == (
+        finished_run / "results/model/base/config.json"
+    ).read_text()
+    for task in EVAL_SETS:  # greedy, same model, one thread
+        path = f"results/predictions/base/{task}.jsonl"
+        assert [r["response"] for r in read_jsonl(cluster / path)] == [
+            r["response"] for r in read_jsonl(finished_run / path)
+        ]
+    local_table = pd.read_csv(finished_run / "results/metrics/summary.csv").query("level != 'overall'")
+    local_table = local_table[local_table["task_type"].isin(EVAL_SETS)].reset_index(drop=True)
+    cluster_table = pd.read_csv(cluster / "results/metrics/summary.csv").query("level != 'overall'")
+    cluster_table = cluster_table.reset_index(drop=True)
+    for column in ("level", "task_type", "task_name", "n", "base"):
+        assert cluster_table[column].fillna("").tolist() == local_table[column].fillna("").tolist(), column
+    assert (cluster / "results/report/scores.png").exists()
+
+
+def test_network_rules_stay_on_the_submit_host_when_asked(tmp_path):
+    profile = profile_for_this_machine(tmp_path)
+    (tmp_path / "work").mkdir()
+    workdir = make_workdir(tmp_path / "work", {"cluster": {"network_rules_on_submit_host": True}})
+    before = {j["JobId"] for j in slurm_jobs()}
+    proc = run_snakemake(workdir, "--profile", str(profile), "results/corpus/pt_corpus.parquet", timeout=600)
+    rules = [rule_of(j) for j in slurm_jobs() if j["JobId"] not in before]
+    assert rules == ["build_pt_corpus"], rules
+    assert "localrule download_corpus:" in proc.stdout + proc.stderr
+    assert (workdir / "results/corpus/pt_corpus.parquet").exists()

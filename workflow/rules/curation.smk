@@ -1,0 +1,29 @@
+rule curate_sft:
+    input:
+        seeds=config["seed_tasks"],
+        task_sets=expand("results/task_sets/{task_set}.jsonl", task_set=TASK_SETS),
+        generated=expand("results/generated/{provider}/tasks.jsonl", provider=PROVIDERS),
+        eval_sets=list(config["eval_sets"].values()),
+    output:
+        tasks="results/curated/sft_tasks.jsonl",
+        dropped="results/curated/dropped.parquet",
+        dropped_table=report(
+            "results/curated/dropped.csv",
+            category="Data",
+            caption="../report/dropped.rst",
+        ),
+        report=report(
+            "results/curated/curation_report.json",
+            category="Data",
+            caption="../report/curation.rst",
+        ),
+    log:
+        "logs/curate_sft.log",
+    benchmark:
+        "benchmarks/curate_sft.tsv"
+    conda:
+        "../../envs/data.yaml"
+    params:
+        curate=config["curate"],
+    script:
+        "../scripts/curate_sft.py"

@@ -1,0 +1,65 @@
+rule download_corpus:
+    input:
+        files=corpus_files,
+    output:
+        rows="results/corpus/raw/{source}.parquet",
+    log:
+        "logs/download_corpus/{source}.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        source=corpus_source,
+    script:
+        "../scripts/download_corpus.py"
+
+
+rule build_pt_corpus:
+    input:
+        sources=expand("results/corpus/raw/{source}.parquet", source=SOURCES),
+    output:
+        corpus="results/corpus/pt_corpus.parquet",
+        dropped="results/corpus/dropped.parquet",
+        summary="results/corpus/summary.json",
+    log:
+        "logs/build_pt_corpus.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        min_chars=config["corpus"]["min_chars"],
+    script:
+        "../scripts/build_pt_corpus.py"
+
+
+rule download_task_set:
+    input:
+        files=task_set_files,
+    output:
+        tasks="results/task_sets/{task_set}.jsonl",
+    log:
+        "logs/download_task_set/{task_set}.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        task_set=task_set_section,
+    script:
+        "../scripts/download_task_set.py"
+
+
+rule build_datasets:
+    input:
+        pt_corpus="results/corpus/pt_corpus.parquet",
+        sft_tasks="results/curated/sft_tasks.jsonl",
+    output:
+        pt_train="results/datasets/pt_train.parquet",
+        pt_val="results/datasets/pt_val.parquet",
+        sft_train="results/datasets/sft_train.parquet",
+        sft_val="results/datasets/sft_val.parquet",
+        info="results/datasets/dataset_info.json",
+    log:
+        "logs/build_datasets.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        datasets=config["datasets"],
+    script:
+        "../scripts/build_datasets.py"

@@ -1,0 +1,34 @@
+rule generate:
+    input:
+        seeds=config["seed_tasks"],
+        prompt_template=config["generation"]["prompt_template"],
+        model=local_model_if_needed,
+    output:
+        raw="results/generated/{provider}/raw.jsonl",
+        summary="results/generated/{provider}/summary.json",
+    log:
+        "logs/generate/{provider}.log",
+    benchmark:
+        "benchmarks/generate/{provider}.tsv"
+    conda:
+        "../../envs/llm.yaml"
+    threads: 8
+    params:
+        provider=provider_section,
+        seed=config["generation"]["seed"],
+    script:
+        "../scripts/generate.py"
+
+
+rule parse_generated:
+    input:
+        raw="results/generated/{provider}/raw.jsonl",
+    output:
+        tasks="results/generated/{provider}/tasks.jsonl",
+        failures="results/generated/{provider}/parse_failures.jsonl",
+    log:
+        "logs/parse_generated/{provider}.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/parse_generated.py"
