@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import ssl
 import sys
 import threading
 import time
@@ -73,8 +74,15 @@ class FakeOpenAI(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
 
-    def __init__(self, script=(), latency=0.0, rpm=None, port=0):
+    def __init__(self, script=(), latency=0.0, rpm=None, port=0, tls=None):
         super().__init__(("127.0.0.1", port), _Handler)
+        self.scheme, self.host = "http", "127.0.0.1"
+        if tls:  # (certificate file, key file) of a certificate for "localhost"
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*tls)
+            # The handshake happens in the handler's thread, so a refused one cannot block accept().
+            self.socket = context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+            self.scheme, self.host = "https", "localhost"
         self.script = list(script)
         self.latency = latency
         self.window = RateWindow(rpm)
@@ -87,12 +95,12 @@ class FakeOpenAI(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address):
         # A client that was killed or gave up closes its connection mid-answer; that is expected.
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, ssl.SSLError)):
             super().handle_error(request, client_address)
 
     @property
     def base_url(self):
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+        return f"{self.scheme}://{self.host}:{self.server_address[1]}/v1"
 
     def start(self):
         threading.Thread(target=self.serve_forever, daemon=True).start()
