@@ -96,7 +96,7 @@ def test_sentence_similarity_with_shipped_minilm():
 
 def test_multilingual_metric_without_model_fails_naming_it():
     with pytest.raises(RuntimeError, match="paraphrase-multilingual-MiniLM-L12-v2"):
-        metrics.score_task("multilingual-sent-transformer", ["a"], ["b"])
+        metrics.sentence_scores("multilingual-sent-transformer", ["a"], ["b"])
 
 
 def test_score_predictions_per_task_name_with_the_study_extras():
@@ -121,10 +121,10 @@ def test_score_predictions_per_task_name_with_the_study_extras():
     assert result["parse_failure_rate"] == pytest.approx(1 / 4) and result["n"] == 4
 
 
-def test_a_task_name_with_two_task_types_is_an_error():
+def test_a_task_name_is_one_task_whatever_its_rows_types_as_in_the_kit():
     preds = [
-        {"task_type": t, "task_name": "same", "metric": "accuracy", "output_field": 1, "response": "1"}
-        for t in ("multiple-choice", "classification")
+        {"task_type": t, "task_name": "same", "metric": "accuracy", "output_field": 1, "response": r}
+        for t, r in (("multiple-choice", "1"), ("classification", "2"))
     ]
-    with pytest.raises(ValueError, match="several task types"):
-        score_predictions(preds, "strict")
+    (task,) = score_predictions(preds, "strict")["per_task"]
+    assert (task["task_type"], task["n"], task["score"]) == ("multiple-choice", 2, 0.5)

@@ -26,6 +26,15 @@ def test_table_holds_base_and_finetuned_for_all_task_types(finished_run):
     assert macro["base"] == pytest.approx(tasks["base"].mean())
     md = (finished_run / "results/metrics/summary.md").read_text()
     assert "lenient" in md and "| **named_entity_recognition** |" in md and "BLEU-4" in md
+    # Every row carries its paired-bootstrap intervals around the scores, and the mark.
+    for model in ("base", "finetuned"):
+        low, high = table[f"{model}_ci_low"].astype(float), table[f"{model}_ci_high"].astype(float)
+        assert (low <= table[model].astype(float) + 1e-12).all() and (table[model].astype(float) <= high + 1e-12).all()
+    delta_low, delta_high = table["delta_ci_low"].astype(float), table["delta_ci_high"].astype(float)
+    assert table["significant"].astype(str).eq(((delta_low > 0) | (delta_high < 0)).astype(str)).all()
+    summary = json.loads((finished_run / "results/metrics/summary.json").read_text())
+    assert summary["overall"]["base"] == pytest.approx(macro["base"]) and summary["bootstrap_resamples"] == 10_000
+    assert "paired-bootstrap interval" in md
 
 
 def test_every_stage_left_its_outputs(finished_run):

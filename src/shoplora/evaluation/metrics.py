@@ -15,18 +15,22 @@ def hit_rate_3(pred, truth):
 
 
 def ndcg(pred, truth):
-    """Predicted 1-based ids mapped to the truth's relevance weights; gain 2^rel - 1."""
+    """The kit's NDCG: predicted 1-based ids index the truth's relevance weights, gain 2^rel - 1.
+
+    As in the kit, an id is read as `weights[id - 1]` whenever id - 1 < len(weights), so a
+    predicted 0 reads the *last* weight (Python's index -1); the leaderboard scored it so.
+    The kit divides by zero when every weight is 0; that gives 0 here.
+    """
     weights = list(truth)
     pred = list(pred)[: len(weights)]
-    dcg = sum(
-        (2 ** (weights[p - 1] if 0 < p <= len(weights) else 0) - 1) / math.log2(i + 2) for i, p in enumerate(pred)
-    )
+    dcg = sum((2 ** (weights[p - 1] if p - 1 < len(weights) else 0) - 1) / math.log2(i + 2) for i, p in enumerate(pred))
     idcg = sum((2**w - 1) / math.log2(i + 2) for i, w in enumerate(sorted(weights, reverse=True)))
     return dcg / idcg if idcg else 0.0
 
 
 def tp_fp_fn(pred, truth):
-    pred = [p.lower().strip() for p in pred]
+    """The kit's counts: answers lower-cased with spaces (only spaces) stripped, truth lower-cased."""
+    pred = [p.lower().strip(" ") for p in pred]
     truth = [t.lower() for t in truth]
     tp = len(set(pred) & set(truth))
     return tp, len(pred) - tp, len(truth) - tp
@@ -114,24 +118,15 @@ SIMPLE = {
 }
 
 
-def score_task(metric, preds, truths, sentence_model_paths=None):
-    """(task score, per-example scores) for one task's parsed predictions."""
-    if metric == "micro f1":
-        counts = [tp_fp_fn(p, t) for p, t in zip(preds, truths)]
-        return micro_f1(counts), [micro_f1([c]) for c in counts]
-    if metric in ("sent-transformer", "multilingual-sent-transformer"):
-        path = (sentence_model_paths or {}).get(metric)
-        if path is None and metric == "sent-transformer":
-            path = minilm_path()
-        if path is None:
-            raise RuntimeError(
-                "metric 'multilingual-sent-transformer' needs the model "
-                "paraphrase-multilingual-MiniLM-L12-v2: set "
-                "evaluate.multilingual_model_path to a local copy"
-            )
-        per = sentence_similarity(str(path))(preds, truths)
-    elif metric in SIMPLE:
-        per = [SIMPLE[metric](p, t) for p, t in zip(preds, truths)]
-    else:
-        raise ValueError(f"unknown metric {metric!r}")
-    return (float(np.mean(per)) if per else 0.0), per
+def sentence_scores(metric, preds, truths, sentence_model_paths=None):
+    """Per-example cosine similarities for the sent-transformer metrics, in one batch."""
+    path = (sentence_model_paths or {}).get(metric)
+    if path is None and metric == "sent-transformer":
+        path = minilm_path()
+    if path is None:
+        raise RuntimeError(
+            "metric 'multilingual-sent-transformer' needs the model "
+            "paraphrase-multilingual-MiniLM-L12-v2: set "
+            "evaluate.multilingual_model_path to a local copy"
+        )
+    return sentence_similarity(str(path))(preds, truths)

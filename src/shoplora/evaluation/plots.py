@@ -50,13 +50,22 @@ def score_bars(table, out_png):
     fig, axes = plt.subplots(2, 1, figsize=(max(7, 0.45 * len(panels[1][0])), 8))
     for ax, (rows, label, title) in zip(axes, panels):
         x = np.arange(len(rows))
-        ax.bar(x - 0.2, rows["base"], 0.4, label="base")
-        ax.bar(x + 0.2, rows["finetuned"], 0.4, label="fine-tuned")
+        for offset, model, name in ((-0.2, "base", "base"), (0.2, "finetuned", "fine-tuned")):
+            ax.bar(x + offset, rows[model], 0.4, label=name, yerr=_error_bars(rows, model), capsize=2)
         ax.set_xticks(x, rows[label], rotation=30, ha="right", fontsize=8)
         ax.set_ylabel("score")
         ax.set_title(title)
         ax.legend()
     _save(plt, fig, out_png)
+
+
+def _error_bars(rows, model):
+    """Distances from the score to its confidence interval's ends, or None without intervals."""
+    low, high = rows.get(f"{model}_ci_low"), rows.get(f"{model}_ci_high")
+    if low is None or low.isna().all():
+        return None
+    scores = rows[model].astype(float)
+    return [(scores - low.astype(float)).clip(lower=0).fillna(0), (high.astype(float) - scores).clip(lower=0).fillna(0)]
 
 
 def placeholder(out_png, message):

@@ -1,0 +1,83 @@
+"""`shoplora score FILE...`: score prediction files outside Snakemake, as the evaluate rule does.
+
+A prediction file is JSON Lines in the form `infer` writes: the eval row's fields
+(`task_type`, `task_name`, `metric`, `output_field`, optionally `id`) plus `response`. All
+files are scored together as one model's answers, with the KDD Cup 2024 kit's rules.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from shoplora.evaluation.scoring import score_predictions
+from shoplora.io.atomic import write_json, write_jsonl
+
+REQUIRED = ("task_type", "task_name", "metric", "output_field", "response")
+
+
+class PredictionFileError(ValueError):
+    pass
+
+
+def read_predictions(path):
+    rows = []
+    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise PredictionFileError(f"{path}:{lineno}: not valid JSON ({err.msg})") from None
+        missing = [f for f in REQUIRED if f not in row] if isinstance(row, dict) else ["(a JSON object)"]
+        if missing:
+            raise PredictionFileError(f"{path}:{lineno}: field '{missing[0]}' is missing")
+        rows.append(row)
+    return rows
+
+
+def table_text(result):
+    lines = [f"{'task_name':<40} {'task_type':<26} {'metric':<16} {'n':>6} {'score':>8} {'failed':>7}"]
+    for t in result["per_task"]:
+        lines.append(
+            f"{t['task_name'][:40]:<40} {t['task_type']:<26} {t['metric']:<16} {t['n']:>6} "
+            f"{t['score']:>8.4f} {t['parse_failures']:>7}"
+        )
+    lines.append(f"{'overall (mean over task names)':<90} {result['overall']:>8.4f}")
+    return "\n".join(lines)
+
+
+def score_command(args):
+    predictions = [row for path in args.files for row in read_predictions(path)]
+    result = score_predictions(predictions, args.mode, {"multilingual-sent-transformer": args.multilingual_model_path})
+    rows = result.pop("rows")
+    print(table_text(result))
+    if args.out:
+        write_json(args.out, result)
+    if args.rows:
+        write_jsonl(
+            args.rows,
+            [{"file_row": i, "task_type": p["task_type"], **r} for i, (p, r) in enumerate(zip(predictions, rows))],
+        )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="shoplora", description="shoplora's command-line tools")
+    commands = parser.add_subparsers(dest="command", required=True)
+    score = commands.add_parser("score", help="score prediction files (JSON Lines, as infer writes them)")
+    score.add_argument("files", nargs="+", help="prediction files")
+    score.add_argument(
+        "--mode", choices=("strict", "lenient"), default="strict", help="answer parsing (default strict)"
+    )
+    score.add_argument("--out", help="write the per-task table and the overall score as JSON")
+    score.add_argument("--rows", help="write one JSON line per input row: parsed answer, score, failure reason")
+    score.add_argument("--multilingual-model-path", help="local paraphrase-multilingual-MiniLM-L12-v2")
+    args = parser.parse_args(argv)
+    try:
+        score_command(args)
+    except (PredictionFileError, FileNotFoundError) as err:
+        sys.exit(f"shoplora score: {err}")
+
+
+if __name__ == "__main__":
+    main()
