@@ -1,5 +1,8 @@
+import io
+
 import pytest
 
+import shoplora.inference.continuous as continuous
 from shoplora.config.schema import section_defaults
 from shoplora.inference.constraint import ANSWER_CHARS, AnswerCharsOnly, answer_token_ids
 from shoplora.inference.continuous import _Cache, _Slots, generate_continuous, unsupported_reason
@@ -113,6 +116,49 @@ def test_models_whose_attention_the_engine_does_not_implement_are_named():
     )
     assert unsupported_reason(MistralForCausalLM(MistralConfig(**small, sliding_window=None))) is None
     assert unsupported_reason(Gemma2ForCausalLM(Gemma2Config(**small, head_dim=16))) is not None
+
+
+def test_continuous_engine_is_for_the_installed_transformers():
+    """The engine reads transformers internals: a new transformers release must be checked
+    (tests/inference and bench/bench_inference.py) before WRITTEN_FOR is moved to it."""
+    installed = continuous.installed_transformers()
+    assert installed == continuous.WRITTEN_FOR, (
+        f"transformers {installed} is installed, but src/shoplora/inference/continuous.py was written for "
+        f"{continuous.WRITTEN_FOR}.x: infer now falls back to padded batches. Run tests/inference and "
+        "bench/bench_inference.py on the new release, then update WRITTEN_FOR."
+    )
+
+
+def test_another_transformers_release_falls_back_to_padded_batches(monkeypatch, tiny_model_dir):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    model = LlamaForCausalLM(
+        LlamaConfig(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+            vocab_size=64,
+        )
+    )
+    monkeypatch.setattr(continuous, "WRITTEN_FOR", "4.0")
+    assert (
+        unsupported_reason(model)
+        == f"transformers {continuous.installed_transformers()} (it was written and tested for 4.0.x only)"
+    )
+    progress = io.StringIO()
+    answers = generate(tiny_model_dir, "smollm2", PROMPTS[:2], [6, 6], batch_size=2, **ENGINE, progress=progress)
+    assert "continuous batching does not implement transformers" in progress.getvalue()
+    assert answers == generate(
+        tiny_model_dir,
+        "smollm2",
+        PROMPTS[:2],
+        [6, 6],
+        batch_size=2,
+        **{**ENGINE, "engine": "padded"},
+        progress=io.StringIO(),
+    )
 
 
 def test_constrained_rows_only_write_digits_commas_and_spaces(tiny_model_dir):

@@ -1,4 +1,9 @@
-"""Token buckets for requests-per-minute and tokens-per-minute limits, for asyncio."""
+"""Token buckets for requests-per-minute and tokens-per-minute limits, for asyncio.
+
+Not a library limiter: the one in the dependency set (throttler, Snakemake's) counts calls
+only, while a tokens-per-minute limit must reserve an estimate before a request and settle it
+with the usage the server reports.
+"""
 
 import asyncio
 import time

@@ -5,7 +5,11 @@ import time
 
 
 class Progress:
-    """Redraws one line on a terminal; writes a plain line every `log_every_s` into a log file."""
+    """Redraws one line on a terminal; writes a plain line every `log_every_s` into a log file.
+
+    Not tqdm: into a file tqdm separates its redraws with carriage returns (100 updates: 102
+    "\\r", one newline), so a Snakemake or Slurm log shows one ever-growing line.
+    """
 
     def __init__(self, name, total, prices, stream=sys.stderr, log_every_s=10.0):
         self.name, self.total, self.prices, self.stream = name, total, prices, stream

@@ -22,6 +22,12 @@ from types import SimpleNamespace
 from shoplora.inference.constraint import AnswerCharsOnly
 
 ATTENTION = "shoplora_packed"
+# The engine reads transformers internals (`_supports_attention_backend`, the attention
+# interface, `config._attn_implementation`) that may change in any release: it runs only on the
+# release line it was checked against, and infer falls back to padded batches elsewhere.
+# transformers' own continuous batching gave the same answers at a third of this engine's
+# speed on a 2-core CPU (bench/README.md, 2026-11-29), so it does not replace it yet.
+WRITTEN_FOR = "5.6"
 _step = None  # the layout of the forward pass in progress, read by _packed_attention
 
 
@@ -44,9 +50,19 @@ class _Cache:
             layer[dst, :, :length] = layer[src, :, :length]
 
 
+def installed_transformers():
+    """The installed transformers release line, e.g. "5.6"."""
+    import transformers
+
+    return ".".join(transformers.__version__.split(".")[:2])
+
+
 def unsupported_reason(model):
     """Why this engine cannot run `model` exactly (None when it can): its attention here is
     plain causal softmax attention, read through transformers' attention interface."""
+    version = installed_transformers()
+    if version != WRITTEN_FOR:
+        return f"transformers {version} (it was written and tested for {WRITTEN_FOR}.x only)"
     config = model.config
     text = config.get_text_config()
     if not getattr(model, "_supports_attention_backend", False):
