@@ -92,6 +92,17 @@ def test_slots_reuse_a_held_prefix_in_place_or_copy_it():
     assert slots.take([1, 2, 3, 4], cache) == (0, 3)
 
 
+# Randomly initialised models small enough to build in a test.
+TINY_SHAPE = dict(
+    hidden_size=32,
+    intermediate_size=64,
+    num_hidden_layers=1,
+    num_attention_heads=2,
+    num_key_value_heads=1,
+    vocab_size=64,
+)
+
+
 def test_models_whose_attention_the_engine_does_not_implement_are_named():
     from transformers import (
         Gemma2Config,
@@ -102,14 +113,7 @@ def test_models_whose_attention_the_engine_does_not_implement_are_named():
         MistralForCausalLM,
     )
 
-    small = dict(
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        vocab_size=64,
-    )
+    small = TINY_SHAPE
     assert unsupported_reason(LlamaForCausalLM(LlamaConfig(**small))) is None
     assert (
         unsupported_reason(MistralForCausalLM(MistralConfig(**small, sliding_window=16))) == "sliding-window attention"
@@ -132,16 +136,7 @@ def test_continuous_engine_is_for_the_installed_transformers():
 def test_another_transformers_release_falls_back_to_padded_batches(monkeypatch, tiny_model_dir):
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    model = LlamaForCausalLM(
-        LlamaConfig(
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            num_key_value_heads=1,
-            vocab_size=64,
-        )
-    )
+    model = LlamaForCausalLM(LlamaConfig(**TINY_SHAPE))
     monkeypatch.setattr(continuous, "WRITTEN_FOR", "4.0")
     assert (
         unsupported_reason(model)

@@ -20,12 +20,12 @@ rule metrics_table:
         csv="results/metrics/summary.csv",
         md=report("results/metrics/summary.md", category="Scores", caption="../report/table.rst"),
         json="results/metrics/summary.json",
-    params:
-        table=config["metrics_table"],
     log:
         "logs/metrics_table.log",
     conda:
         "../../envs/data.yaml"
+    params:
+        table=config["metrics_table"],
     script:
         "../scripts/metrics_table.py"
 
