@@ -67,6 +67,15 @@ def test_every_schema_key_has_description_and_is_documented():
             lambda c: c["train_sft"].update(lora_rank=0),
             "config key train_sft.lora_rank: 0 is less than the minimum of 1",
         ),
+        # 0 and -1 used to mean "a whole epoch" silently.
+        (
+            lambda c: c["train_sft"].update(max_steps=0),
+            "config key train_sft.max_steps: 0 is less than the minimum of 1",
+        ),
+        (
+            lambda c: c["train_pt"].update(max_steps=-1),
+            "config key train_pt.max_steps: -1 is less than the minimum of 1",
+        ),
         (
             lambda c: c["curate"].update(tokenizer="unicode"),
             "config key curate.tokenizer: 'unicode' needs curate.scorer 'rouge-score'",

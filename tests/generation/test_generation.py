@@ -6,6 +6,7 @@ from shoplora.config.schema import section_defaults
 from shoplora.generation.client import FatalProviderError, read_cache, retry_after_seconds, run_requests
 from shoplora.generation.parse import parse_responses
 from shoplora.generation.prompts import build_requests, render_prompt, sample_combinations
+from shoplora.io.model_meta import model_identity
 
 from helpers.fake_openai import COMPLETION
 
@@ -82,6 +83,33 @@ def test_requests_are_sent_resumed_and_never_bought_twice(tmp_path, server_facto
     assert stats["todo"] == 0 and len(srv.received) == served
     records = read_cache(cache)
     assert sorted(r["id"] for r in records if r["status"] == "success") == sorted(r["id"] for r in requests)
+
+
+def test_a_changed_endpoint_or_base_model_reuses_no_cached_answer(tmp_path, server_factory):
+    """Request ids name who answers: the endpoint (hosted) or the base model (local)."""
+    cache = tmp_path / "cache.jsonl"
+    first, first_url = server_factory()
+    second, second_url = server_factory()
+    old, new = provider(first_url), provider(second_url)
+    run_requests(old, build_requests(old, SEEDS, "{examples} {k} {n}"), cache)
+    stats = run_requests(new, build_requests(new, SEEDS, "{examples} {k} {n}"), cache)
+    assert stats["skipped_cached"] == 0 and len(second.received) == 3
+    assert run_requests(old, build_requests(old, SEEDS, "{examples} {k} {n}"), cache)["skipped_cached"] == 3
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "shoplora_model.json").write_text('{"kind": "path", "path": "/models/a", "template": "smollm2"}')
+    (model / "config.json").write_text('{"hidden_size": 576}')
+    (model / "model.safetensors").write_bytes(b"0" * 10)
+    before = model_identity(model)
+    ids = [r["id"] for r in build_requests(old, SEEDS, "{examples} {k} {n}", answerer=before)]
+    assert ids != [r["id"] for r in build_requests(old, SEEDS, "{examples} {k} {n}")]
+    (model / "model.safetensors").write_bytes(b"0" * 11)  # other weights, same name
+    changed = model_identity(model)
+    assert changed != before
+    assert ids != [r["id"] for r in build_requests(old, SEEDS, "{examples} {k} {n}", answerer=changed)]
+    (model / "model.safetensors").write_bytes(b"0" * 10)
+    assert model_identity(model) == before  # the same model folder is the same answerer
 
 
 def test_401_fails_fast_naming_the_variable(tmp_path, server_factory):

@@ -18,3 +18,23 @@ def test_atomic_writes_leave_nothing_on_failure(tmp_path):
         (tmp / "weights").write_text("half")
         raise RuntimeError("killed")
     assert not folder.exists() and len(list(tmp_path.iterdir())) == 1
+
+
+def test_outputs_get_the_mode_of_a_plain_open_and_leftovers_are_removed(tmp_path):
+    import os
+
+    old = os.umask(0o027)
+    try:
+        write_json(tmp_path / "a.json", {"a": 1})
+        (tmp_path / "plain").write_text("x")
+        assert (tmp_path / "a.json").stat().st_mode & 0o777 == (tmp_path / "plain").stat().st_mode & 0o777 == 0o640
+        with atomic_dir(tmp_path / "model") as tmp:
+            (tmp / "w").write_text("x")
+        assert (tmp_path / "model").stat().st_mode & 0o777 == 0o750
+    finally:
+        os.umask(old)
+    # A job killed mid-write leaves its temporary file; the next write of that output removes it.
+    (tmp_path / ".a.json.abc123.tmp").write_text("half")
+    (tmp_path / ".other.json.abc123.tmp").write_text("someone else's")
+    write_json(tmp_path / "a.json", {"a": 2})
+    assert not (tmp_path / ".a.json.abc123.tmp").exists() and (tmp_path / ".other.json.abc123.tmp").exists()

@@ -4,11 +4,19 @@ import os
 import sys
 from pathlib import Path
 
-from shoplora.generation.client import FatalProviderError, Interrupted, final_records, read_cache, run_requests
+from shoplora.generation.client import (
+    FatalProviderError,
+    Interrupted,
+    TooManyFailures,
+    check_success,
+    final_records,
+    read_cache,
+    run_requests,
+)
 from shoplora.generation.local_server import llamafactory_api
 from shoplora.generation.prompts import build_requests
 from shoplora.io.atomic import atomic_path, write_json
-from shoplora.io.model_meta import read_model_meta
+from shoplora.io.model_meta import model_identity, read_model_meta
 from shoplora.io.smk import send_stderr_to_log
 from shoplora.tasks.records import load_tasks
 
@@ -16,7 +24,10 @@ log = send_stderr_to_log(snakemake)
 provider = dict(snakemake.params.provider)
 seeds = load_tasks(snakemake.input.seeds, "seed")
 template = Path(snakemake.input.prompt_template).read_text()
-requests = build_requests(provider, seeds, template, seed_rng=snakemake.params.seed)
+# Who answers is part of every request id: a changed endpoint or base model is never served
+# from the cache of the old one.
+answerer = model_identity(snakemake.input.model) if provider["kind"] == "local" else provider["base_url"]
+requests = build_requests(provider, seeds, template, seed_rng=snakemake.params.seed, answerer=answerer)
 
 # The cache outlives the rule's output (Snakemake deletes outputs before a rerun), so a
 # rerun never pays twice for a response it already has.
@@ -41,8 +52,15 @@ except (FatalProviderError, Interrupted) as err:
     print(f"generate: {err}\n{json.dumps(err.stats)}", file=sys.stderr)
     sys.exit(f"generate: {err}")
 
-with atomic_path(snakemake.output.raw) as tmp, open(tmp, "w") as fh:
-    for record in final_records(read_cache(cache), requests):
-        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+records = final_records(read_cache(cache), requests)
 stats.update(provider=provider["name"], model=provider["model"], requests=len(requests))
+try:
+    check_success(records, requests, provider["min_success_fraction"])
+except TooManyFailures as err:
+    # The outputs are not written, so a re-run retries; the counts stay in the log.
+    print(f"generate: {err}\n{json.dumps(stats)}", file=sys.stderr)
+    sys.exit(f"generate: provider '{provider['name']}': {err}")
+with atomic_path(snakemake.output.raw) as tmp, open(tmp, "w") as fh:
+    for record in records:
+        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
 write_json(snakemake.output.summary, stats)

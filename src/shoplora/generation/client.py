@@ -27,6 +27,33 @@ class FatalProviderError(RuntimeError):
     """A response that retrying cannot fix (400/401/403/404)."""
 
 
+class TooManyFailures(RuntimeError):
+    """Fewer requests than the provider's min_success_fraction have an answer."""
+
+
+def check_success(records, requests, minimum):
+    """Raise TooManyFailures when too few requests have a success record; None otherwise.
+
+    records: the final record per request (final_records); the message names the counts and
+    the first distinct errors, so a provider that cannot be reached never passes silently.
+    """
+    succeeded = sum(r.get("status") == "success" for r in records)
+    if not requests or succeeded / len(requests) >= minimum:
+        return
+    errors = []
+    for record in records:
+        error = record.get("error")
+        if record.get("status") != "success" and error and error not in errors:
+            errors.append(error)
+    missing = len(requests) - len(records)
+    raise TooManyFailures(
+        f"only {succeeded} of {len(requests)} requests succeeded (min_success_fraction {minimum}); "
+        f"first errors: {', '.join(errors[:3]) or 'none recorded'}"
+        + (f"; {missing} never finished" if missing else "")
+        + "; run again to retry the failed ones"
+    )
+
+
 class Interrupted(RuntimeError):
     """SIGTERM or SIGINT arrived; finished responses are in the cache."""
 

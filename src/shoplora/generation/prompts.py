@@ -48,13 +48,19 @@ def render_prompt(template, examples, n_new):
     return template.format(k=len(examples), n=n_new, examples=body)
 
 
-def request_id(provider, model, prompt, sampling, index):
-    key = json.dumps([provider, model, prompt, sampling, index], sort_keys=True, ensure_ascii=False)
+def request_id(provider, model, prompt, sampling, index, answerer):
+    """Stable id of one request. `answerer` names who answers: the endpoint of a hosted provider,
+    the base model's identity for the local one; a change of either means new answers."""
+    key = json.dumps([provider, model, prompt, sampling, index, answerer], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
-def build_requests(provider, seeds, template, seed_rng=0):
-    """The requests of one provider: id, seed ids used, and the chat messages."""
+def build_requests(provider, seeds, template, seed_rng=0, answerer=None):
+    """The requests of one provider: id, seed ids used, and the chat messages.
+
+    answerer: who answers (see request_id); by default the provider's base_url.
+    """
+    answerer = provider["base_url"] if answerer is None else answerer
     k = provider["seed_examples_per_prompt"]
     combos = sample_combinations(len(seeds), k, provider["num_requests"], seed_rng)
     sampling = provider["sampling"]
@@ -64,7 +70,7 @@ def build_requests(provider, seeds, template, seed_rng=0):
         prompt = render_prompt(template, examples, provider["tasks_per_request"])
         requests.append(
             {
-                "id": request_id(provider["name"], provider["model"], prompt, sampling, index),
+                "id": request_id(provider["name"], provider["model"], prompt, sampling, index, answerer),
                 "index": index,
                 "seed_ids": [t["id"] for t in examples],
                 "messages": [{"role": "user", "content": prompt}],

@@ -1,5 +1,6 @@
 """Write outputs under a temporary name and rename, so a killed job leaves no half file."""
 
+import glob
 import json
 import os
 import shutil
@@ -8,15 +9,36 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def _umask():
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _remove_leftovers(path):
+    """Temporary names of `path` a killed job left behind (its next run is the only writer)."""
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
 @contextmanager
 def atomic_path(path):
-    """Yield a temporary path next to `path`; rename it onto `path` only on success."""
+    """Yield a temporary path next to `path`; rename it onto `path` only on success.
+
+    The result gets the mode a plain open() would give it (mkstemp makes 0600), so the rest
+    of a team can read results under a shared umask.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -25,12 +47,15 @@ def atomic_path(path):
 
 @contextmanager
 def atomic_dir(path):
-    """Yield a temporary folder next to `path`; move it onto `path` only on success."""
+    """Yield a temporary folder next to `path`; move it onto `path` only on success (mode as
+    a plain mkdir would give it)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)

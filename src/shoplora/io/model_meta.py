@@ -3,6 +3,7 @@
 Generation, training and inference all read it, so it lives here rather than in training.
 """
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -16,3 +17,14 @@ def read_model_meta(model_dir):
 
 def write_model_meta(model_dir, meta):
     (Path(model_dir) / MODEL_META).write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def model_identity(model_dir):
+    """A short hash of what makes a model folder answer as it does: shoplora's record of its
+    origin, its config.json and the names and sizes of its weight files (not their bytes,
+    which would take minutes to read for a 9B model)."""
+    folder = Path(model_dir)
+    parts = [(folder / name).read_text() for name in (MODEL_META, "config.json") if (folder / name).exists()]
+    weights = sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin", ".gguf"))
+    parts += [f"{p.name}:{p.stat().st_size}" for p in weights]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]

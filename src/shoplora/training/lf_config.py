@@ -44,7 +44,7 @@ def _common(stage_cfg, model_dir, template, dataset_dir, output_dir):
         "dataloader_num_workers": 0,
     }
     cfg.update({k: stage_cfg[k] for k in LORA_KEYS + TRAIN_KEYS if k in stage_cfg})
-    if cfg.get("max_steps") in (None, 0, -1):
+    if cfg.get("max_steps") is None:  # the schema allows a positive integer or null only
         cfg.pop("max_steps", None)
     # Every evaluated step needs a checkpoint so select_checkpoint can choose any of them.
     cfg["save_steps"] = cfg.get("eval_steps", cfg.get("save_steps"))
