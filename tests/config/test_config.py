@@ -67,6 +67,11 @@ def test_every_schema_key_has_description_and_is_documented():
             lambda c: c["train_sft"].update(lora_rank=0),
             "config key train_sft.lora_rank: 0 is less than the minimum of 1",
         ),
+        # A template LLaMA-Factory lacks used to pass until train_pt, after paid generation.
+        (
+            lambda c: c["base_model"].update(template="smolm2"),
+            "config key base_model.template: LLaMA-Factory has no template 'smolm2' (similar: ",
+        ),
         # 0 and -1 used to mean "a whole epoch" silently.
         (
             lambda c: c["train_sft"].update(max_steps=0),

@@ -237,3 +237,19 @@ def test_real_config_validates_and_dry_runs(tmp_path):
         assert f"rule {job}:" in out
     assert "meta_beauty" in out and "eshop_instruct" in out
     assert "products" not in out and "generated/local" not in out  # not merged with the default
+
+
+@pytest.mark.parametrize("compression", ["", ".gz", ".zst"])
+def test_a_stray_csv_quote_is_an_error_naming_file_and_line(tmp_path, compression):
+    """pandas used to merge every row after an unclosed quote into one field, silently; the
+    error names the line where the badly quoted row starts."""
+    text = 'review_title,review_text\nGood,"Comfortable shoes\nBad,Torn after a week\nFine,"Does the job"\n'
+    path = tmp_path / f"reviews.csv{compression}"
+    data = text.encode()
+    path.write_bytes(gzip.compress(data) if compression == ".gz" else zstandard.compress(data) if compression else data)
+    with pytest.raises(SourceError, match=r"reviews.csv(.gz|.zst)?:2: bad CSV quoting"):
+        rows_of("reviews", {"path": str(path)})
+    good = tmp_path / "good.csv"
+    good.write_text('review_title,review_text\nGood,"Comfortable, ""light"" shoes\nfor running"\nBad,Torn\n')
+    ((_, frame),) = rows_of("reviews", {"path": str(good)})
+    assert frame["review_text"].tolist() == ['Comfortable, "light" shoes\nfor running', "Torn"]

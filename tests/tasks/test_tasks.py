@@ -115,3 +115,18 @@ def test_answer_text_is_always_a_string():
     assert answer_text([3, 1, 2]) == "3,1,2"
     assert json.loads(answer_text(["Nike", "boots"])) == ["Nike", "boots"]
     assert answer_text("hello") == "hello"
+
+
+def test_non_utf8_and_empty_task_files_name_the_file(tmp_path):
+    """A raw UnicodeDecodeError or a bare ValueError from later code named no file."""
+    first = b'{"input_field": "ok", "output_field": 1, "task_type": "multiple-choice"}\n'
+    second = b'{"input_field": "caf\xe9", "output_field": 1, "task_type": "multiple-choice"}\n'
+    latin = tmp_path / "seeds.jsonl"
+    latin.write_bytes(first + second)
+    offset = len(first) + second.index(b"\xe9")
+    with pytest.raises(TaskFormatError, match=rf"seeds.jsonl:2: not UTF-8 text \(byte {offset}: 0xe9\)"):
+        load_tasks(latin, "seed")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n  \n")
+    with pytest.raises(TaskFormatError, match="empty.jsonl: the file is empty"):
+        load_tasks(empty, "seed")

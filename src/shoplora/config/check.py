@@ -4,6 +4,7 @@ import glob
 from pathlib import Path
 
 from shoplora.config.schema import SCHEMA_PATH, apply_defaults, load_schema
+from shoplora.config.templates import llamafactory_templates
 
 
 class ConfigError(ValueError):
@@ -46,6 +47,14 @@ def missing_files(config, base_dir="."):
     for name, provider in config["generation"]["providers"].items():
         if provider["kind"] == "openai" and not provider["base_url"]:
             problems.append(f"config key generation.providers.{name}.base_url: required for kind openai")
+    known = llamafactory_templates()
+    template = config["base_model"]["template"]
+    if known is not None and template not in known:
+        close = sorted(n for n in known if n[:2] == template[:2])[:8]
+        problems.append(
+            f"config key base_model.template: LLaMA-Factory has no template {template!r}"
+            + (f" (similar: {', '.join(close)})" if close else "")
+        )
     curate = config["curate"]
     if curate["tokenizer"] != "default" and curate["scorer"] != "rouge-score":
         problems.append(

@@ -31,6 +31,36 @@ def _format_of(path, declared=None):
     return fmt, compression
 
 
+def _open_text(path, compression):
+    if compression == "gzip":
+        import gzip
+
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    if compression == "zstd":
+        import zstandard
+
+        return zstandard.open(path, "rt", encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def check_csv_quoting(path, compression=None):
+    """Read the file once with the csv module in strict mode: a stray, unclosed quote would
+    otherwise make pandas merge every following row into one field without a word."""
+    import csv
+
+    with _open_text(path, compression) as handle:
+        reader = csv.reader(handle, strict=True)
+        start = 1
+        try:
+            for _ in reader:
+                start = reader.line_num + 1
+        except csv.Error as err:
+            raise SourceError(
+                f"{path}:{start}: bad CSV quoting in the row starting on this line ({err}); "
+                "a field with a quote character must be quoted whole, with inner quotes doubled"
+            ) from None
+
+
 def read_table(path, declared_format=None):
     """Read JSONL, JSON, parquet or CSV (optionally .gz or .zst) into a DataFrame."""
     fmt, compression = _format_of(path, declared_format)
@@ -40,7 +70,10 @@ def read_table(path, declared_format=None):
         if fmt == "parquet":
             return pd.read_parquet(path)
         if fmt == "csv":
+            check_csv_quoting(path, compression)
             return pd.read_csv(path, keep_default_na=False, dtype=str, compression=compression)
+    except SourceError:
+        raise
     except ValueError as err:
         raise SourceError(f"{path}: cannot read as {fmt} ({err})") from None
     raise SourceError(

@@ -32,7 +32,14 @@ def _read_records(path):
         for i, row in enumerate(pd.read_parquet(path).to_dict("records"), start=1):
             yield i, {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in row.items()}
         return
-    text = path.read_text(encoding="utf-8")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise TaskFormatError(f"{path}:{line}: not UTF-8 text (byte {err.start}: {data[err.start]:#04x})") from None
+    if not text.strip():
+        raise TaskFormatError(f"{path}: the file is empty; it needs at least one task record")
     if text.lstrip().startswith("["):
         try:
             rows = json.loads(text)
