@@ -1,4 +1,5 @@
 import copy
+import json
 import re
 
 import pytest
@@ -166,3 +167,45 @@ def test_task_type_enum_is_the_registry():
     assert schema["$defs"]["task_type"]["enum"] == list(TASK_TYPES)
     assert set(STRICT) == set(TASK_TYPES)
     assert list(schema["properties"]["infer"]["properties"]["max_new_tokens"]["properties"]) == list(TASK_TYPES)
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        # A string answer used to be accepted, and every correct answer then scored 0.
+        (
+            {"input_field": "Pick one\n0. a\n1. b", "output_field": "1", "task_type": "multiple-choice"},
+            "bad.jsonl:2: field 'output_field' is '1', but a multiple-choice answer must be an integer",
+        ),
+        (
+            {"input_field": "Pick one\n0. a\n1. b", "output_field": 7, "task_type": "multiple-choice"},
+            "bad.jsonl:2: field 'output_field' is 7, which is not one of the options [0, 1]",
+        ),
+        (
+            {"input_field": "Which brands?", "output_field": "Acme", "task_type": "named_entity_recognition"},
+            "bad.jsonl:2: field 'output_field' is 'Acme', but a named_entity_recognition answer must be a list",
+        ),
+    ],
+)
+def test_a_bad_eval_row_stops_the_run_naming_file_line_and_field(tmp_path, row, message):
+    good = {"input_field": "Pick one\n0. a\n1. b", "output_field": 1, "task_type": "multiple-choice"}
+    (tmp_path / "bad.jsonl").write_text(json.dumps(good) + "\n" + json.dumps(row) + "\n")
+    config = copy.deepcopy(DEFAULT)
+    config["eval_sets"] = {"mine": str(tmp_path / "bad.jsonl")}
+    with pytest.raises(ConfigError) as err:
+        check_config(config, SCHEMA, base_dir=REPO)
+    assert "config key eval_sets.mine: " in str(err.value) and message in str(err.value)
+
+
+def test_an_empty_eval_set_is_an_error_not_a_missing_row_of_the_table(tmp_path):
+    (tmp_path / "empty.jsonl").write_text("")
+    config = copy.deepcopy(DEFAULT)
+    config["eval_sets"]["empty"] = str(tmp_path / "empty.jsonl")
+    with pytest.raises(ConfigError, match="config key eval_sets.empty: .*empty.jsonl: the file is empty"):
+        check_config(config, SCHEMA, base_dir=REPO)
+
+
+def test_official_eval_rows_pass_the_eval_check():
+    config = copy.deepcopy(DEFAULT)
+    config["eval_sets"]["kddcup_dev"] = "tests/data/development_sample.jsonl"
+    check_config(config, SCHEMA, base_dir=REPO)

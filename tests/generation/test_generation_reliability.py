@@ -248,3 +248,18 @@ def test_progress_line_shows_counts_rates_errors_and_cost():
     line = stream.getvalue()
     assert "[hosted]" in line and "4/10 requests" in line and "req/s" in line and "tok/s" in line
     assert "http_429=2, timeout=1" in line and "cost $2.0000" in line and line.endswith("\n")
+
+
+def test_two_jobs_on_one_cache_never_buy_an_answer_twice(server, tmp_path):
+    """`snakemake --unlock` or a run on a disjoint target can start a second generate job on a
+    cache in use; the cache lock makes the second wait and buy only what is still missing."""
+    srv = server(latency=0.05)
+    prov, requests, prompt_of, cache, first = start_client(srv, tmp_path, num_requests=20, max_concurrency=2)
+    time.sleep(0.5)  # the first job holds the lock and is buying
+    second = client(prov, cache, key="sk-second")
+    out_first, err_first = first.communicate(timeout=120)
+    out_second, err_second = second.communicate(timeout=120)
+    assert first.returncode == 0 and second.returncode == 0, err_first + err_second
+    assert "another job is using" in err_second
+    assert sorted(srv.served_ok.values()) == [1] * 20  # every prompt answered exactly once
+    assert json.loads(out_second)["todo"] == 0 and json.loads(out_first)["success"] == 20

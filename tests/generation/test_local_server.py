@@ -27,3 +27,32 @@ def test_server_that_never_answers_times_out():
             wait_until_ready(f"http://127.0.0.1:{free_port()}/v1", proc, timeout_s=2)
     finally:
         proc.kill()
+
+
+def test_the_server_dies_with_a_sigkilled_job(tmp_path):
+    """A SIGKILLed generate job used to leave its llamafactory-cli api server running (1.5 GB,
+    port open). A stand-in server started the same way must be gone within seconds."""
+    import signal
+    import time
+
+    import httpx
+
+    from conftest import REPO
+
+    job = subprocess.Popen(
+        [sys.executable, str(REPO / "tests/helpers/serve_until_killed.py"), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    url = job.stdout.readline().strip()
+    assert httpx.get(f"{url}/models", timeout=5).status_code == 200
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/models", timeout=1)
+        except httpx.TransportError:
+            return  # the port is closed: the server died with its job
+        time.sleep(0.2)
+    pytest.fail(f"the local server on {url} outlived its SIGKILLed job")

@@ -5,6 +5,8 @@ from pathlib import Path
 
 from shoplora.config.schema import SCHEMA_PATH, apply_defaults, load_schema
 from shoplora.config.templates import llamafactory_templates
+from shoplora.tasks.records import TaskFormatError, load_tasks
+from shoplora.tasks.validity import eval_answer_problem
 
 
 class ConfigError(ValueError):
@@ -35,6 +37,12 @@ def missing_files(config, base_dir="."):
     for key, path in wanted:
         if path and not (base / path).exists():
             problems.append(f"config key {key}: file not found: {path}")
+        elif key.startswith("eval_sets."):
+            # A bad answer would otherwise score 0 for every model, silently.
+            try:
+                load_tasks(base / path, key, check=eval_answer_problem)
+            except TaskFormatError as err:
+                problems.append(f"config key {key}: {err}")
     sources = [(f"corpus.sources.{n}", s) for n, s in config["corpus"]["sources"].items()]
     sources += [(f"task_sets.{n}", s) for n, s in config["task_sets"].items()]
     for key, src in sources:

@@ -7,10 +7,13 @@ finished response.
 """
 
 import asyncio
+import contextlib
 import email.utils
+import fcntl
 import json
 import random
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -314,11 +317,42 @@ def _run_loop(coroutine):
     return uvloop.run(coroutine)
 
 
+@contextlib.contextmanager
+def cache_lock(out_path, log=None):
+    """Hold an exclusive lock on the response cache while a job appends to it.
+
+    Snakemake's `--unlock`, or a second run on another target, can start a second generate
+    job on the same cache; without this both would buy the same answers. The second job
+    waits, then reads the cache again and buys only what is still missing.
+    """
+    lock_path = Path(f"{out_path}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(
+                f"generate: another job is using {out_path}; waiting for it to finish",
+                file=log or sys.stderr,
+                flush=True,
+            )
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def run_requests(provider, requests, out_path, api_key=None, progress_stream=None):
     """Send every request without a success record in `out_path`; append one outcome each.
 
     Returns the summary counters (also on Interrupted/FatalProviderError via `exc.stats`).
     """
+    with cache_lock(out_path, progress_stream):
+        return _run_requests(provider, requests, out_path, api_key, progress_stream)
+
+
+def _run_requests(provider, requests, out_path, api_key, progress_stream):
     done = succeeded_ids(read_cache(out_path))
     todo = [r for r in requests if r["id"] not in done]
     stats = {

@@ -34,9 +34,24 @@ def wait_until_ready(base_url, proc, timeout_s):
     raise TimeoutError(f"llamafactory-cli api did not answer on {base_url} within {timeout_s} s")
 
 
+def _die_with_parent():
+    """Run in the server's process before it starts: on Linux the kernel sends it SIGTERM when
+    the generate job dies, even by SIGKILL, so no 1.5 GB server outlives its job."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 @contextlib.contextmanager
-def llamafactory_api(model_dir, template, workdir, log=sys.stderr, startup_timeout_s=600, extra=None):
-    """Serve `model_dir` with LLaMA-Factory's OpenAI-compatible API; yield its base URL."""
+def llamafactory_api(
+    model_dir, template, workdir, log=sys.stderr, startup_timeout_s=600, extra=None, command=("llamafactory-cli", "api")
+):
+    """Serve `model_dir` with LLaMA-Factory's OpenAI-compatible API; yield its base URL.
+
+    The server runs in its own process group (stopped as a whole) and dies with this process.
+    """
     port = free_port()
     config = {
         "model_name_or_path": str(model_dir),
@@ -50,7 +65,12 @@ def llamafactory_api(model_dir, template, workdir, log=sys.stderr, startup_timeo
         yaml.safe_dump(config, fh)
     env = {**os.environ, "API_HOST": "127.0.0.1", "API_PORT": str(port)}
     proc = subprocess.Popen(
-        ["llamafactory-cli", "api", cfg_path], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        [*command, cfg_path],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
     )
     base_url = f"http://127.0.0.1:{port}/v1"
     try:

@@ -56,12 +56,13 @@ def _read_records(path):
             raise TaskFormatError(f"{path}:{lineno}: not valid JSON ({err.msg})") from None
 
 
-def load_tasks(path, source, strict=True):
+def load_tasks(path, source, strict=True, check=None):
     """Read task records from `path`, adding `id` and `source`.
 
     strict: a missing field or unknown task type raises TaskFormatError naming the file,
-    line and field (for curated inputs such as seeds and eval sets). Extra fields, as in
-    the official KDD Cup `development.json`, are kept unchanged.
+    line and field (for curated inputs such as seeds and eval sets). check: a function of a
+    record giving a problem with its answer, or None (eval sets: eval_answer_problem).
+    Extra fields, as in the official KDD Cup `development.json`, are kept unchanged.
     """
     records = []
     for lineno, rec in _read_records(path):
@@ -76,6 +77,10 @@ def load_tasks(path, source, strict=True):
                     f"{path}:{lineno}: field 'task_type' has unknown value "
                     f"{rec['task_type']!r}; expected one of {', '.join(TASK_TYPES)}"
                 )
+        if check is not None:
+            problem = check(rec)
+            if problem:
+                raise TaskFormatError(f"{path}:{lineno}: field 'output_field' {problem}")
         rec = dict(rec)
         rec.setdefault("metric", DEFAULT_METRIC.get(rec.get("task_type"), ""))
         rec.setdefault("task_name", rec.get("task_type", ""))

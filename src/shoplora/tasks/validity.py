@@ -60,3 +60,29 @@ def answer_text(answer):
     if isinstance(answer, list) and all(_is_int(x) for x in answer):
         return ",".join(str(x) for x in answer)
     return json.dumps(answer, ensure_ascii=False)
+
+
+def eval_answer_problem(rec):
+    """Why an eval row's answer cannot be scored as its task type expects, or None.
+
+    Looser than `invalid_reason`, because official eval sets are used unchanged: a generation
+    answer may be a list of references, and a ranking truth need not be a permutation.
+    """
+    task_type, answer = rec["task_type"], rec["output_field"]
+    form = answer_form(task_type)
+    if form == STRING and isinstance(answer, list) and answer and all(isinstance(a, str) for a in answer):
+        return None
+    if not _has_answer_form(answer, form):
+        return f"is {answer!r}, but a {task_type} answer must be {FORM_WORDS[form]}"
+    options = _option_numbers(rec["input_field"])
+    if options and form == INTEGER and answer not in options:
+        return f"is {answer}, which is not one of the options {options}"
+    return None
+
+
+FORM_WORDS = {
+    INTEGER: "an integer (not a string)",
+    INTEGER_LIST: "a list of integers",
+    STRING_LIST: "a list of non-empty strings",
+    STRING: "a string (or a list of reference strings)",
+}

@@ -1,0 +1,15 @@
+"""A stand-in generate job: starts the local server through llamafactory_api, prints its URL
+and the server's pid, then waits to be killed. argv: work folder."""
+
+import sys
+import time
+from pathlib import Path
+
+from shoplora.generation.local_server import llamafactory_api
+
+endpoint = Path(__file__).with_name("models_endpoint.py")
+with llamafactory_api(
+    "model", "smollm2", sys.argv[1], startup_timeout_s=30, command=(sys.executable, str(endpoint))
+) as url:
+    print(url, flush=True)
+    time.sleep(600)
