@@ -58,6 +58,8 @@ def bench_generation(config, tasks, batch_size):
             dtype=infer["dtype"],
             engine=infer["engine"],
             token_budget=infer["token_budget"],
+            max_prompt_tokens=infer["max_prompt_tokens"],
+            overlong_prompts=infer["overlong_prompts"],
         )
         prompts = [t["input_field"] for t in tasks]
         lengths = [infer["max_new_tokens"][t["task_type"]] for t in tasks]

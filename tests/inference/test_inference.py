@@ -9,7 +9,9 @@ from shoplora.inference.continuous import _Cache, _Slots, generate_continuous, u
 from shoplora.inference.generator import Generator, choose_backend, generate
 
 INFER = section_defaults("infer", backend="transformers")
-ENGINE = {key: INFER[key] for key in ("backend", "dtype", "engine", "token_budget")}
+ENGINE = {
+    key: INFER[key] for key in ("backend", "dtype", "engine", "token_budget", "max_prompt_tokens", "overlong_prompts")
+}
 PROMPTS = [
     "Which is a shoe?\n0. hat\n1. boot\nAnswer with the number.",
     "Name one brand of running shoes.",
@@ -196,3 +198,28 @@ def test_backend_choice_without_vllm_or_gpu():
         choose_backend("vllm")
     with pytest.raises(ValueError, match="infer.backend must be one of"):
         choose_backend("tgi")
+
+
+@pytest.mark.parametrize("mode", ["truncate", "fail"])
+def test_an_overlong_prompt_is_never_fed_whole(tiny_model_dir, mode):
+    """A 1 MB eval row made infer grow to 22.6 GB; now a prompt over the limit is cut in the
+    middle or refused, and the others in the batch are untouched."""
+    huge = "Describe this listing: " + "soft cotton shirt " * 60_000 + "\nAnswer in one word."
+    engine = {**ENGINE, "max_prompt_tokens": 256, "overlong_prompts": mode}
+    generator = Generator(tiny_model_dir, "smollm2", **engine)
+    answers = generator.run([PROMPTS[1], huge], [6, 6], batch_size=2)
+    short = Generator(tiny_model_dir, "smollm2", **ENGINE).run([PROMPTS[1]], [6], batch_size=1)
+    assert answers[0] == short[0] and generator.prompt_notes[0] is None
+    note = generator.prompt_notes[1]
+    if mode == "fail":
+        assert answers[1] == "" and note.startswith("prompt_too_long: ") and note.endswith("> 256")
+    else:
+        assert answers[1] and note.startswith("prompt_truncated: ") and note.endswith("-> 256 tokens")
+
+
+def test_cut_middle_keeps_the_start_and_the_answer_header():
+    from shoplora.inference.generator import cut_middle
+
+    ids = list(range(1000))
+    cut = cut_middle(ids, 100)
+    assert len(cut) == 100 and cut[:68] == ids[:68] and cut[68:] == ids[-32:]

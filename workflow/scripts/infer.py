@@ -1,6 +1,6 @@
 import torch
 
-from shoplora.inference.generator import generate
+from shoplora.inference.generator import Generator
 from shoplora.io.atomic import write_jsonl
 from shoplora.io.smk import send_stderr_to_log
 from shoplora.tasks.records import load_tasks
@@ -13,18 +13,20 @@ tasks = load_tasks(snakemake.input.tasks, f"eval:{snakemake.wildcards.task}")
 lengths = [cfg["max_new_tokens"][t["task_type"]] for t in tasks]
 constrained = [cfg["constrained_decoding"] and t["task_type"] in CONSTRAINED_TASK_TYPES for t in tasks]
 # The configured template; generate() stops if the model was trained with another one.
-responses = generate(
+generator = Generator(
     snakemake.input.model,
     snakemake.params.template,
-    [t["input_field"] for t in tasks],
-    lengths,
-    batch_size=cfg["batch_size"],
-    constrained=constrained,
     backend=cfg["backend"],
     dtype=cfg["dtype"],
     engine=cfg["engine"],
     token_budget=cfg["token_budget"],
+    max_prompt_tokens=cfg["max_prompt_tokens"],
+    overlong_prompts=cfg["overlong_prompts"],
 )
+responses = generator.run(
+    [t["input_field"] for t in tasks], lengths, batch_size=cfg["batch_size"], constrained=constrained
+)
+notes = generator.prompt_notes
 write_jsonl(
     snakemake.output.predictions,
     [
@@ -35,7 +37,8 @@ write_jsonl(
             "metric": t["metric"],
             "output_field": t["output_field"],
             "response": r,
+            **({"prompt_note": note} if note else {}),
         }
-        for t, r in zip(tasks, responses)
+        for t, r, note in zip(tasks, responses, notes)
     ],
 )

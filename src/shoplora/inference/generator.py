@@ -72,7 +72,9 @@ def choose_backend(requested="auto"):
 class Generator:
     """A model loaded once with its template; `run` generates greedy responses for prompts."""
 
-    def __init__(self, model_dir, template_name, *, backend, dtype, engine, token_budget):
+    def __init__(
+        self, model_dir, template_name, *, backend, dtype, engine, token_budget, max_prompt_tokens, overlong_prompts
+    ):
         from transformers import AutoTokenizer
 
         check_template(model_dir, template_name)
@@ -85,6 +87,9 @@ class Generator:
         if engine not in ENGINES:
             raise ValueError(f"infer.engine must be one of {', '.join(ENGINES)}, not {engine!r}")
         self.engine, self.token_budget = engine, token_budget
+        self.max_prompt_tokens, self.overlong_prompts = max_prompt_tokens, overlong_prompts
+        self.context = _context_length(model_dir)
+        self.prompt_notes = []  # per row of the last run: None, or what the length guard did
         self._allowed = None
         self._model = None
 
@@ -102,7 +107,44 @@ class Generator:
         `padded` with batch_size 1 is plain `model.generate` one prompt at a time.
         stats: a dict the continuous engine fills (see generate_continuous)."""
         encoded = [encode_prompt(self.template, self.tokenizer, p) for p in prompts]
-        constrained = list(constrained) if constrained is not None else [False] * len(prompts)
+        encoded, self.prompt_notes = self._guard_lengths(encoded, max_new_tokens)
+        refused = [i for i, note in enumerate(self.prompt_notes) if note and note.startswith("prompt_too_long")]
+        if refused:  # answered with nothing, never fed whole
+            keep = [i for i in range(len(encoded)) if i not in set(refused)]
+            answers = self.run_encoded(
+                [encoded[i] for i in keep], [max_new_tokens[i] for i in keep],
+                [constrained[i] for i in keep] if constrained is not None else None,
+                batch_size, progress, engine, stats,
+            )  # fmt: skip
+            responses = [""] * len(encoded)
+            for i, answer in zip(keep, answers):
+                responses[i] = answer
+            return responses
+        return self.run_encoded(encoded, max_new_tokens, constrained, batch_size, progress, engine, stats)
+
+    def _guard_lengths(self, encoded, max_new_tokens):
+        """Prompts longer than the model's context (less the answer) or max_prompt_tokens are
+        cut in the middle (`truncate`) or refused (`fail`): memory stays bounded by batch x context."""
+        guarded, notes = [], []
+        for ids, new_tokens in zip(encoded, max_new_tokens):
+            limit = self.max_prompt_tokens
+            if self.context:
+                room = max(1, self.context - new_tokens)
+                limit = room if limit is None else min(limit, room)
+            if limit is None or len(ids) <= limit:
+                guarded.append(ids)
+                notes.append(None)
+            elif self.overlong_prompts == "fail":
+                guarded.append(ids[:1])
+                notes.append(f"prompt_too_long: {len(ids)} tokens > {limit}")
+            else:
+                guarded.append(cut_middle(ids, limit))
+                notes.append(f"prompt_truncated: {len(ids)} -> {limit} tokens")
+        return guarded, notes
+
+    def run_encoded(self, encoded, max_new_tokens, constrained, batch_size, progress, engine, stats):
+        """Generate for prompts already encoded with the template (see run)."""
+        constrained = list(constrained) if constrained is not None else [False] * len(encoded)
         allowed = self.allowed_ids() if any(constrained) else None
         if self.backend == "vllm":
             return _generate_vllm(self.model_dir, encoded, max_new_tokens, self.stop_ids, constrained, allowed)
@@ -187,24 +229,27 @@ class Generator:
         return responses
 
 
+def cut_middle(ids, limit, tail=32):
+    """The first tokens and the last `tail` (the end of the request and the template's
+    assistant header) of a prompt, `limit` in all."""
+    tail = min(tail, limit // 2)
+    return ids[: limit - tail] + ids[len(ids) - tail :]
+
+
+def _context_length(model_dir):
+    """The model's context window from its config, or None where it does not say."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(model_dir)
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    return getattr(text, "max_position_embeddings", None)
+
+
 def generate(
-    model_dir,
-    template_name,
-    prompts,
-    max_new_tokens,
-    *,
-    batch_size,
-    backend,
-    dtype,
-    engine,
-    token_budget,
-    constrained=None,
-    progress=sys.stderr,
+    model_dir, template_name, prompts, max_new_tokens, *, batch_size, constrained=None, progress=sys.stderr, **engine
 ):
-    """Greedy responses for `prompts` (see Generator.run)."""
-    generator = Generator(
-        model_dir, template_name, backend=backend, dtype=dtype, engine=engine, token_budget=token_budget
-    )
+    """Greedy responses for `prompts` (see Generator.run). engine: Generator's keyword arguments."""
+    generator = Generator(model_dir, template_name, **engine)
     return generator.run(prompts, max_new_tokens, batch_size=batch_size, constrained=constrained, progress=progress)
 
 
