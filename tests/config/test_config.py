@@ -209,3 +209,13 @@ def test_official_eval_rows_pass_the_eval_check():
     config = copy.deepcopy(DEFAULT)
     config["eval_sets"]["kddcup_dev"] = "tests/data/development_sample.jsonl"
     check_config(config, SCHEMA, base_dir=REPO)
+
+
+def test_broken_yaml_names_file_line_and_column(tmp_path):
+    workdir = make_workdir(tmp_path)
+    text = (workdir / "config/config.yaml").read_text()
+    (workdir / "config/config.yaml").write_text(text.replace("template: smollm2", "template: [smollm2", 1))
+    proc = run_snakemake(workdir, "-n", check=False)
+    assert proc.returncode != 0
+    line = next(i for i, row in enumerate(text.splitlines(), start=1) if "template: smollm2" in row) + 1
+    assert re.search(rf"config/config.yaml:{line}:\d+: not valid YAML", proc.stdout + proc.stderr)

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from shoplora.data.sft_datasets import dataset_info, sft_rows, split_train_val
+from shoplora.data.sft_datasets import dataset_info, drop_overlong, sft_rows, split_train_val
 
 
 def test_sft_rows_answers_are_strings():
@@ -37,3 +37,16 @@ def test_dataset_info_registers_all_four_files():
     assert info["shoplora_sft_train"]["columns"] == {"prompt": "instruction", "query": "input", "response": "output"}
     assert info["shoplora_pt_val"]["file_name"] == "b.parquet"
     assert info["shoplora_pt_train"]["columns"] == {"prompt": "text"}
+
+
+def test_an_overlong_prompt_is_dropped_with_a_record():
+    tasks = [
+        {"input_field": "short", "output_field": "a", "task_type": "generation", "source": "seed", "id": "s"},
+        {"input_field": "x" * 1_000_001, "output_field": "b", "task_type": "generation", "source": "gen", "id": "g"},
+    ]
+    kept, drops = drop_overlong(tasks, 100_000)
+    assert [t["id"] for t in kept] == ["s"]
+    (record,) = drops.frame().to_dict("records")
+    assert (record["id"], record["reason"], record["detail"]) == ("g", "prompt_too_long", "1000001 characters > 100000")
+    summary = drops.summary({"seed": 1, "gen": 1}, {"seed": 1})
+    assert summary["total"] == {"rows_in": 2, "kept": 1, "dropped": 1, "reasons": {"prompt_too_long": 1}}

@@ -45,6 +45,8 @@ def test_every_stage_left_its_outputs(finished_run):
     assert len(raw) == 2 and all(x["status"] == "success" for x in raw)
     curation = json.loads((r / "curated/curation_report.json").read_text())
     assert curation["total"]["rows_in"] == curation["total"]["kept"] + curation["total"]["dropped"]
+    datasets = json.loads((r / "datasets/summary.json").read_text())["total"]
+    assert datasets["rows_in"] == curation["total"]["kept"] == datasets["kept"] + datasets["dropped"]
     sft = pd.read_parquet(r / "datasets/sft_train.parquet")
     assert sft["output"].map(type).eq(str).all()
     choice = json.loads((r / "train/sft/selected_checkpoint.json").read_text())

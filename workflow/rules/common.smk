@@ -1,17 +1,9 @@
-import os
 import re
-import sys
-from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-# The library is this checkout's src/, for Snakemake itself and for every job it starts (jobs
-# inherit the environment, in conda envs and on Slurm too), so each checkout runs its own code.
-LIBRARY = str(Path(workflow.basedir) / "src")
-sys.path.insert(0, LIBRARY)
-os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [LIBRARY, os.environ.get("PYTHONPATH")])))
-
-from shoplora.config.check import ConfigError, check_config  # noqa: E402
+# The Snakefile has put this checkout's src/ on the path.
+from shoplora.config.check import ConfigError, check_config
 
 # Validates and fills in the schema's defaults, the one place they live.
 try:

@@ -55,6 +55,8 @@ rule build_datasets:
         sft_train="results/datasets/sft_train.parquet",
         sft_val="results/datasets/sft_val.parquet",
         info="results/datasets/dataset_info.json",
+        dropped="results/datasets/dropped.parquet",
+        summary="results/datasets/summary.json",
     log:
         "logs/build_datasets.log",
     conda:

@@ -1,10 +1,11 @@
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
-from shoplora.data.sft_datasets import dataset_info, sft_rows, split_train_val
+from shoplora.data.sft_datasets import dataset_info, drop_overlong, sft_rows, split_train_val
 from shoplora.io.atomic import write_json, write_parquet
 from shoplora.io.smk import send_stderr_to_log
 
@@ -13,7 +14,11 @@ cfg = snakemake.params.datasets
 out = snakemake.output
 pt_train, pt_val = split_train_val(pd.read_parquet(snakemake.input.pt_corpus), cfg["pt_val_fraction"], cfg["seed"])
 tasks = [json.loads(line) for line in Path(snakemake.input.sft_tasks).read_text().splitlines() if line.strip()]
-sft_train, sft_val = split_train_val(sft_rows(tasks), cfg["sft_val_fraction"], cfg["seed"])
+kept, drops = drop_overlong(tasks, cfg["max_prompt_chars"])
+rows_in, rows_kept = Counter(t["source"] for t in tasks), Counter(t["source"] for t in kept)
+write_parquet(out.dropped, drops.frame())
+write_json(out.summary, drops.summary(dict(rows_in), dict(rows_kept)))
+sft_train, sft_val = split_train_val(sft_rows(kept), cfg["sft_val_fraction"], cfg["seed"])
 for frame, path in ((pt_train, out.pt_train), (pt_val, out.pt_val), (sft_train, out.sft_train), (sft_val, out.sft_val)):
     write_parquet(path, frame)
 print(f"PT {len(pt_train)}/{len(pt_val)}, SFT {len(sft_train)}/{len(sft_val)} (train/val)", file=sys.stderr)

@@ -72,6 +72,21 @@ def missing_files(config, base_dir="."):
     return problems
 
 
+def yaml_syntax_problem(path):
+    """'file:line:column: problem' when `path` is not valid YAML, else None."""
+    import yaml
+
+    try:
+        yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        return f"{where}: not valid YAML: {getattr(err, 'problem', None) or err}"
+    except (OSError, UnicodeDecodeError) as err:
+        return f"{path}: cannot read the config file ({err})"
+    return None
+
+
 def check_config(config, schema_path=SCHEMA_PATH, base_dir="."):
     """Validate `config`, then fill in the schema's defaults in place.
 

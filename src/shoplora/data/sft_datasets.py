@@ -4,6 +4,7 @@ import random
 
 import pandas as pd
 
+from shoplora.io.accounting import DropLog
 from shoplora.tasks.validity import answer_text
 
 SFT_COLUMNS = ["instruction", "input", "output", "task_type", "source", "id"]
@@ -53,3 +54,19 @@ def dataset_info(files):
             "columns": {"prompt": "instruction", "query": "input", "response": "output"},
         },
     }
+
+
+def drop_overlong(tasks, max_chars):
+    """(kept tasks, DropLog) without tasks whose prompt is over `max_chars` characters.
+
+    LLaMA-Factory tokenizes a whole example before it cuts at cutoff_len, so one huge prompt
+    costs memory and time out of all proportion; it is dropped with a record instead.
+    """
+    kept, drops = [], DropLog()
+    for task in tasks:
+        size = len(task["input_field"])
+        if size > max_chars:
+            drops.drop(task["id"], task["source"], "prompt_too_long", detail=f"{size} characters > {max_chars}")
+        else:
+            kept.append(task)
+    return kept, drops
