@@ -252,3 +252,10 @@ def test_score_command_writes_table_json_and_rows(tmp_path):
     bad.write_text('{"task_type": "ranking"}\n')
     proc = subprocess.run([str(BIN / "shoplora"), "score", str(bad)], capture_output=True, text=True)
     assert proc.returncode != 0 and "bad.jsonl:1: field 'task_name' is missing" in proc.stderr
+
+
+def test_lenient_mode_with_nothing_to_rescore_loads_no_model():
+    from shoplora.evaluation.scoring import _metric_values
+
+    # Every lenient reading equal to the strict one leaves an empty batch for the sentence model.
+    assert _metric_values("sent-transformer", [], [], None) == []

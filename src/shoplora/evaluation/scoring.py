@@ -28,6 +28,8 @@ def _error(err):
 
 def _metric_values(metric, answers, truths, sentence_model_paths):
     """[(value, counts or None, error or None)] for answers of one metric."""
+    if not answers:  # e.g. no lenient reading differs: nothing to score, no model to load
+        return []
     if metric == POOLED:
         out = []
         for answer, truth in zip(answers, truths):
@@ -64,20 +66,22 @@ def score_rows(predictions, parse_mode, sentence_model_paths=None):
     for metric, idx in by_metric.items():
         truths = [predictions[i]["output_field"] for i in idx]
         strict = _metric_values(metric, [records[i]["answer"] for i in idx], truths, sentence_model_paths)
-        chosen = strict
+        chosen = list(strict)
         if parse_mode == "lenient":
-            lenient_parses = [
-                parse_with_reason(predictions[i]["task_type"], predictions[i].get("response"), "lenient") for i in idx
-            ]
-            lenient = _metric_values(metric, [v for v, _, _ in lenient_parses], truths, sentence_model_paths)
-            chosen = []
-            for k, i in enumerate(idx):
-                if lenient[k][0] > strict[k][0]:  # only ever take credit a human would give
+            lenient_parses = {
+                k: parse_with_reason(predictions[i]["task_type"], predictions[i].get("response"), "lenient")
+                for k, i in enumerate(idx)
+            }
+            # Only a reading that differs from the strict one can score differently: score those alone.
+            differs = [k for k, (value, _, _) in lenient_parses.items() if value != records[idx[k]]["answer"]]
+            lenient = _metric_values(
+                metric, [lenient_parses[k][0] for k in differs], [truths[k] for k in differs], sentence_model_paths
+            )
+            for k, scored in zip(differs, lenient):
+                if scored[0] > strict[k][0]:  # only ever take credit a human would give
                     value, failed, reason = lenient_parses[k]
-                    records[i].update(answer=value, failed=failed, reason=reason)
-                    chosen.append(lenient[k])
-                else:
-                    chosen.append(strict[k])
+                    records[idx[k]].update(answer=value, failed=failed, reason=reason)
+                    chosen[k] = scored
         for i, (value, counts, error) in zip(idx, chosen):
             records[i].update(score=value, counts=counts)
             if error:

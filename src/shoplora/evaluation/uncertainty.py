@@ -9,7 +9,7 @@ task scores, as in the table, computed per resample. Intervals are percentile in
 
 import numpy as np
 
-POOLED = "micro f1"
+from shoplora.evaluation.scoring import POOLED
 
 
 def _task_statistic(rows, metric):

@@ -110,7 +110,8 @@ class Generator:
         encoded, self.prompt_notes = self._guard_lengths(encoded, max_new_tokens)
         refused = [i for i, note in enumerate(self.prompt_notes) if note and note.startswith("prompt_too_long")]
         if refused:  # answered with nothing, never fed whole
-            keep = [i for i in range(len(encoded)) if i not in set(refused)]
+            refused = set(refused)
+            keep = [i for i in range(len(encoded)) if i not in refused]
             answers = self.run_encoded(
                 [encoded[i] for i in keep], [max_new_tokens[i] for i in keep],
                 [constrained[i] for i in keep] if constrained is not None else None,
