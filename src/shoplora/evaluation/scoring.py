@@ -14,10 +14,11 @@ from collections import defaultdict
 
 from shoplora.evaluation.metrics import SIMPLE, bleu, micro_f1, rouge_l, sentence_scores, tp_fp_fn
 from shoplora.evaluation.parsers import parse_with_reason
+from shoplora.tasks.types import POOLED_METRIC
 
 # The study also reported BLEU-4 and ROUGE-L for every generation task, whatever its metric.
 STUDY_EXTRAS = {"generation": {"bleu4": bleu, "rougel": rouge_l}}
-POOLED = "micro f1"
+POOLED = POOLED_METRIC
 # What evaluate keeps of every row: enough to pair the models, resample and explain a score.
 ROW_FIELDS = ("id", "task_name", "metric", "answer", "score", "counts", "failed", "reason")
 

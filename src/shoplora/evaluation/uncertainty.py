@@ -9,7 +9,7 @@ task scores, as in the table, computed per resample. Intervals are percentile in
 
 import numpy as np
 
-from shoplora.evaluation.scoring import POOLED
+from shoplora.tasks.types import POOLED_METRIC as POOLED
 
 
 def _task_statistic(rows, metric):

@@ -37,6 +37,8 @@ REGISTRY = {
     )
 }
 TASK_TYPES = tuple(REGISTRY)
+# The metric whose task score pools the rows' counts instead of averaging row scores.
+POOLED_METRIC = "micro f1"
 DEFAULT_METRIC = {name: t.default_metric for name, t in REGISTRY.items()}
 CONSTRAINED_TASK_TYPES = tuple(name for name, t in REGISTRY.items() if t.constrained)
 # Spellings LLMs use for a type name, after lower-casing and spaces to underscores.
