@@ -56,6 +56,7 @@ def provider(base_url, n, concurrency, **kw):
             "seed_examples_per_prompt": 3,
             "tasks_per_request": 3,
             "max_concurrency": concurrency,
+            "task_mix": {"generation": 1},  # the seeds here are generation tasks
             "max_retries": 5,
             "backoff_base_s": 0.5,
             "backoff_cap_s": 5,
@@ -67,7 +68,7 @@ def provider(base_url, n, concurrency, **kw):
 
 
 def run(prov):
-    requests = build_requests(prov, SEEDS, "{examples}\nWrite {n} new tasks like these {k}.")
+    requests = build_requests(prov, SEEDS, {"generation": "{examples}\nWrite {n} new tasks like these {k}."})
     with tempfile.TemporaryDirectory() as tmp:
         cpu = time.process_time()
         started = time.perf_counter()

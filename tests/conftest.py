@@ -91,7 +91,12 @@ def tiny_model_dir(tmp_path_factory):
 SMALL = {
     "generation": {
         "providers": {
-            "local": {"num_requests": 2, "max_concurrency": 2, "sampling": {"temperature": 0.7, "max_tokens": 160}}
+            "local": {
+                "num_requests": 2,
+                "tasks_per_request": 2,
+                "max_concurrency": 2,
+                "sampling": {"temperature": 0.7, "max_tokens": 300},
+            }
         }
     },
     "train_pt": {"max_steps": 2, "eval_steps": 1, "cutoff_len": 128, "per_device_train_batch_size": 2},

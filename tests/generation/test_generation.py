@@ -39,6 +39,7 @@ def provider(base_url, **kw):
             "max_retries": 3,
             "backoff_base_s": 0.01,
             "backoff_cap_s": 0.05,
+            "task_mix": {"generation": 1},  # the seeds here are generation tasks
             "api_key_env": "SHOPLORA_TEST_KEY",
             **kw,
         },
@@ -60,16 +61,18 @@ def test_combinations_are_distinct_and_seeded():
         sample_combinations(5, 2, 11, seed=0)
 
 
-def test_prompt_shows_examples_in_the_study_format():
-    text = render_prompt("{k} examples:\n{examples}\nWrite {n}.", SEEDS[:2], 4)
+def test_prompt_shows_examples_in_the_study_format_or_as_parts():
+    text = render_prompt("{k} examples:\n{examples}\nWrite {n}. {format}", SEEDS[:2], 4, "Use ###.")
     assert text.startswith("2 examples:\ntask_type: generation\ninput_field: Describe product 0.")
-    assert "\n###\n" in text and text.endswith("Write 4.")
+    assert "\n###\n" in text and text.endswith("Write 4. Use ###.")
+    text = render_prompt("{examples}", SEEDS[:2], 4, "", mode="json_schema")
+    assert text.splitlines()[0] == '{"instruction": "Describe product 0.", "answer": "Product 0."}'
 
 
 def test_requests_are_sent_resumed_and_never_bought_twice(tmp_path, server_factory, monkeypatch):
     srv, url = server_factory([(429, {"Retry-After": "0"}), (503, {}), "ok"])
     prov = provider(url)
-    requests = build_requests(prov, SEEDS, "{examples} {k} {n}")
+    requests = build_requests(prov, SEEDS, {"generation": "{examples} {k} {n}"})
     cache = tmp_path / "cache.jsonl"
     stats = run_requests(prov, requests, cache, api_key="sk-test-123")
     assert stats["success"] == 3 and stats["retries"] == 2
@@ -91,10 +94,13 @@ def test_a_changed_endpoint_or_base_model_reuses_no_cached_answer(tmp_path, serv
     first, first_url = server_factory()
     second, second_url = server_factory()
     old, new = provider(first_url), provider(second_url)
-    run_requests(old, build_requests(old, SEEDS, "{examples} {k} {n}"), cache)
-    stats = run_requests(new, build_requests(new, SEEDS, "{examples} {k} {n}"), cache)
+    run_requests(old, build_requests(old, SEEDS, {"generation": "{examples} {k} {n}"}), cache)
+    stats = run_requests(new, build_requests(new, SEEDS, {"generation": "{examples} {k} {n}"}), cache)
     assert stats["skipped_cached"] == 0 and len(second.received) == 3
-    assert run_requests(old, build_requests(old, SEEDS, "{examples} {k} {n}"), cache)["skipped_cached"] == 3
+    assert (
+        run_requests(old, build_requests(old, SEEDS, {"generation": "{examples} {k} {n}"}), cache)["skipped_cached"]
+        == 3
+    )
 
     model = tmp_path / "model"
     model.mkdir()
@@ -102,12 +108,12 @@ def test_a_changed_endpoint_or_base_model_reuses_no_cached_answer(tmp_path, serv
     (model / "config.json").write_text('{"hidden_size": 576}')
     (model / "model.safetensors").write_bytes(b"0" * 10)
     before = model_identity(model)
-    ids = [r["id"] for r in build_requests(old, SEEDS, "{examples} {k} {n}", answerer=before)]
-    assert ids != [r["id"] for r in build_requests(old, SEEDS, "{examples} {k} {n}")]
+    ids = [r["id"] for r in build_requests(old, SEEDS, {"generation": "{examples} {k} {n}"}, answerer=before)]
+    assert ids != [r["id"] for r in build_requests(old, SEEDS, {"generation": "{examples} {k} {n}"})]
     (model / "model.safetensors").write_bytes(b"0" * 11)  # other weights, same name
     changed = model_identity(model)
     assert changed != before
-    assert ids != [r["id"] for r in build_requests(old, SEEDS, "{examples} {k} {n}", answerer=changed)]
+    assert ids != [r["id"] for r in build_requests(old, SEEDS, {"generation": "{examples} {k} {n}"}, answerer=changed)]
     (model / "model.safetensors").write_bytes(b"0" * 10)
     assert model_identity(model) == before  # the same model folder is the same answerer
 
@@ -116,7 +122,9 @@ def test_401_fails_fast_naming_the_variable(tmp_path, server_factory):
     srv, url = server_factory([(401, {})] * 10)
     prov = provider(url, num_requests=1)
     with pytest.raises(FatalProviderError, match="check the variable SHOPLORA_TEST_KEY"):
-        run_requests(prov, build_requests(prov, SEEDS, "{examples} {k} {n}"), tmp_path / "c.jsonl", api_key="x")
+        run_requests(
+            prov, build_requests(prov, SEEDS, {"generation": "{examples} {k} {n}"}), tmp_path / "c.jsonl", api_key="x"
+        )
     assert len(srv.received) == 1
 
 
@@ -140,7 +148,8 @@ def test_parse_responses_study_format_and_truncation():
         },
         {"id": "r4", "status": "failure", "error": "timeout"},
     ]
-    tasks, failures = parse_responses(raws, "p")
+    tasks, failures, summary = parse_responses(raws, "p")
+    assert summary["unknown"]["valid"] == len(tasks) and summary["unknown"]["read"] == len(tasks) + 3
     assert [t["task_type"] for t in tasks] == ["multiple-choice", "ranking", "generation", "multiple-choice", "ranking"]
     assert tasks[0]["input_field"] == "Which is a fruit?\n0. apple\n1. chair"
     assert tasks[0]["output_field"] == 0 and tasks[0]["source"] == "generated:p"
@@ -163,7 +172,7 @@ def test_length_finish_with_unused_budget_is_not_truncation():
         "usage": {"completion_tokens": 40},
         "max_tokens": 320,
     }
-    tasks, failures = parse_responses([raw], "p")
+    tasks, failures, _ = parse_responses([raw], "p")
     assert len(tasks) == 3 and failures == []
-    tasks, failures = parse_responses([dict(raw, usage={"completion_tokens": 320})], "p")
+    tasks, failures, _ = parse_responses([dict(raw, usage={"completion_tokens": 320})], "p")
     assert len(tasks) == 2 and failures[0]["reason"] == "truncated_by_length"

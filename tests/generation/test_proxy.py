@@ -70,11 +70,12 @@ def generate(tmp_path, base_url, **kw):
         "seed_examples_per_prompt": 2,
         "tasks_per_request": 2,
         "max_concurrency": 2,
+        "task_mix": {"generation": 1},  # the seeds here are generation tasks
         "max_retries": 0,
         "timeouts": {"connect": 5, "read": 10, "total": 20},
     }
     provider = section_defaults("generation", "providers", "*", **{**settings, **kw})
-    requests = build_requests(provider, SEEDS, "{examples} {k} {n}")
+    requests = build_requests(provider, SEEDS, {"generation": "{examples} {k} {n}"})
     stats = run_requests(provider, requests, tmp_path / "cache.jsonl")
     assert stats["success"] == 3, stats
     return {r["id"] for r in read_cache(tmp_path / "cache.jsonl")}

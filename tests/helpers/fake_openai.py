@@ -33,15 +33,27 @@ COMPLETION = (
 )
 
 
-def completion_for(prompt):
-    """The answer depends on the prompt, so outputs of different runs can be compared."""
-    return COMPLETION.format(tag=hashlib.sha256(prompt.encode()).hexdigest()[:8])
+def completion_for(prompt, response_format=None):
+    """The answer depends on the prompt, so outputs of different runs can be compared. With a
+    `response_format`, the answer is JSON: generation-task parts, as many as the schema asks."""
+    tag = hashlib.sha256(prompt.encode()).hexdigest()[:8]
+    if not response_format:
+        return COMPLETION.format(tag=tag)
+    schema = (response_format.get("json_schema") or {}).get("schema") or {}
+    n = schema.get("properties", {}).get("tasks", {}).get("maxItems", 2)
+    tasks = [{"instruction": f"Describe mug {tag}-{i}.", "answer": f"Mug {tag}-{i} holds coffee."} for i in range(n)]
+    return json.dumps({"tasks": tasks})
 
 
-def completion_payload(prompt):
+def completion_payload(prompt, response_format=None):
     return json.dumps(
         {
-            "choices": [{"message": {"role": "assistant", "content": completion_for(prompt)}, "finish_reason": "stop"}],
+            "choices": [
+                {
+                    "message": {"role": "assistant", "content": completion_for(prompt, response_format)},
+                    "finish_reason": "stop",
+                }
+            ],
             "usage": {"prompt_tokens": len(prompt) // 4, "completion_tokens": 60},
         }
     ).encode()
@@ -89,6 +101,8 @@ class FakeOpenAI(ThreadingHTTPServer):
         self.lock = threading.Lock()  # script, counters and the rate window
         self.send_lock = threading.Lock()  # held while a 200 is written; tests may hold it
         self.received = []  # (prompt, authorization header) per request
+        self.bodies = []  # the decoded JSON body of every request
+        self.reject_formats = set()  # response_format types answered with 400 naming it
         self.served_ok = Counter()  # prompt -> 200 answers fully written
         self.on_request = None  # called (count) under send_lock before answering
         self.refused_auth = set()  # answers to these credentials are dropped (a killed client)
@@ -131,8 +145,14 @@ class _Handler(BaseHTTPRequestHandler):
         server = self.server
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         prompt = body["messages"][-1]["content"]
+        response_format = body.get("response_format")
         with server.lock:
             server.received.append((prompt, self.headers.get("Authorization")))
+            server.bodies.append(body)
+            if response_format and response_format.get("type") in server.reject_formats:
+                message = f"Invalid parameter: response_format of type {response_format['type']} is not supported"
+                self._send(400, json.dumps({"error": {"message": message}}).encode())
+                return
             count = len(server.received)
             action = server.script.pop(0) if server.script else "ok"
             limited = server.window.over_limit()
@@ -151,7 +171,7 @@ class _Handler(BaseHTTPRequestHandler):
         if action == "not_json":
             self._send(200, b"<html>Bad gateway</html>", content_type="text/html")
             return
-        payload = completion_payload(prompt)
+        payload = completion_payload(prompt, response_format)
         if action == "truncated":
             self._send(200, payload[: len(payload) // 2], length=len(payload))
             self.close_connection = True

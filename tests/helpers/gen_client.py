@@ -14,7 +14,7 @@ seeds = [
     {"id": f"s{i}", "task_type": "generation", "input_field": f"Describe product {i}.", "output_field": f"Product {i}."}
     for i in range(int(sys.argv[3]))
 ]
-requests = build_requests(provider, seeds, "{examples} {k} {n}")
+requests = build_requests(provider, seeds, {"generation": "{examples} {k} {n}"})
 try:
     print(json.dumps(run_requests(provider, requests, sys.argv[2], api_key=sys.argv[4])), flush=True)
 except Interrupted as err:

@@ -1,4 +1,4 @@
-"""Stands in for `llamafactory-cli api` in tests: answers GET /v1/models on API_PORT, forever."""
+"""Stands in for the local model server in tests: answers GET /v1/models on API_PORT, forever."""
 
 import os
 from http.server import BaseHTTPRequestHandler, HTTPServer

@@ -37,6 +37,10 @@ def test_table_holds_base_and_finetuned_for_all_task_types(finished_run):
     assert "paired-bootstrap interval" in md
 
 
+# Parse failures about a whole response rather than one item of it.
+REQUEST_LEVEL_REASONS = {"request_failed", "not_json", "no_tasks_list", "no_items", "truncated_by_length"}
+
+
 def test_every_stage_left_its_outputs(finished_run):
     r = finished_run / "results"
     corpus = json.loads((r / "corpus/summary.json").read_text())["total"]
@@ -45,6 +49,17 @@ def test_every_stage_left_its_outputs(finished_run):
     assert len(raw) == 2 and all(x["status"] == "success" for x in raw)
     curation = json.loads((r / "curated/curation_report.json").read_text())
     assert curation["total"]["rows_in"] == curation["total"]["kept"] + curation["total"]["dropped"]
+    # Generation yields tasks: the grammar-constrained local model writes parseable, valid ones,
+    # and the report follows them per task type from request to curation.
+    funnel = curation["generated"]["local"]
+    assert sum(c["valid"] for c in funnel.values()) >= 2
+    generated_in = curation["per_source"]["generated:local"]["rows_in"]
+    assert generated_in == sum(c["valid"] for c in funnel.values())
+    for counts in funnel.values():
+        assert counts["valid"] == counts["kept"] + sum(counts["curation_drops"].values())
+        assert counts["read"] == counts["valid"] + sum(
+            n for reason, n in counts["parse_failures"].items() if reason not in REQUEST_LEVEL_REASONS
+        )
     datasets = json.loads((r / "datasets/summary.json").read_text())["total"]
     assert datasets["rows_in"] == curation["total"]["kept"] == datasets["kept"] + datasets["dropped"]
     sft = pd.read_parquet(r / "datasets/sft_train.parquet")

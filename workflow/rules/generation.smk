@@ -1,7 +1,7 @@
 rule generate:
     input:
         seeds=config["seed_tasks"],
-        prompt_template=config["generation"]["prompt_template"],
+        prompt_templates=prompt_templates_of_provider,
         model=local_model_if_needed,
     output:
         raw="results/generated/{provider}/raw.jsonl",
@@ -26,6 +26,7 @@ rule parse_generated:
     output:
         tasks="results/generated/{provider}/tasks.jsonl",
         failures="results/generated/{provider}/parse_failures.jsonl",
+        summary="results/generated/{provider}/parse_summary.json",
     log:
         "logs/parse_generated/{provider}.log",
     conda:

@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 from shoplora.curation.curate import curate
+from shoplora.curation.funnel import generation_funnel
 from shoplora.io.atomic import write_csv, write_json, write_jsonl, write_parquet
 from shoplora.io.smk import send_stderr_to_log
 from shoplora.tasks.records import load_tasks
@@ -20,7 +21,12 @@ task_sets = [read_records(p) for p in snakemake.input.task_sets]
 generated = [read_records(p) for p in snakemake.input.generated]
 eval_tasks = [t for p in snakemake.input.eval_sets for t in load_tasks(p, f"eval:{Path(p).stem}")]
 kept, dropped, report = curate([seeds, *task_sets, *generated], eval_tasks, snakemake.params.curate)
+parse_summaries = {Path(p).parent.name: json.loads(Path(p).read_text()) for p in snakemake.input.parse_summaries}
+report["generated"] = generation_funnel(parse_summaries, generated, kept, dropped)
 print(json.dumps(report["total"]), file=sys.stderr)
+for provider, per_type in report["generated"].items():
+    for task_type, counts in per_type.items():
+        print(f"generated:{provider} {task_type}: {json.dumps(counts)}", file=sys.stderr)
 write_jsonl(snakemake.output.tasks, kept)
 write_parquet(snakemake.output.dropped, dropped)
 write_csv(snakemake.output.dropped_table, dropped)

@@ -11,9 +11,9 @@ from shoplora.generation.client import (
     check_success,
     final_records,
     read_cache,
-    run_requests,
 )
-from shoplora.generation.local_server import llamafactory_api
+from shoplora.generation.local_server import local_model_server
+from shoplora.generation.modes import run_with_fallback
 from shoplora.generation.prompts import build_requests
 from shoplora.io.atomic import atomic_path, write_json
 from shoplora.io.model_meta import model_identity, read_model_meta
@@ -23,11 +23,15 @@ from shoplora.tasks.records import load_tasks
 log = send_stderr_to_log(snakemake)
 provider = dict(snakemake.params.provider)
 seeds = load_tasks(snakemake.input.seeds, "seed")
-template = Path(snakemake.input.prompt_template).read_text()
+templates = {Path(path).stem: Path(path).read_text() for path in snakemake.input.prompt_templates}
 # Who answers is part of every request id: a changed endpoint or base model is never served
 # from the cache of the old one.
 answerer = model_identity(snakemake.input.model) if provider["kind"] == "local" else provider["base_url"]
-requests = build_requests(provider, seeds, template, seed_rng=snakemake.params.seed, answerer=answerer)
+
+
+def requests_for(mode):
+    return build_requests(provider, seeds, templates, seed_rng=snakemake.params.seed, answerer=answerer, mode=mode)
+
 
 # The cache outlives the rule's output (Snakemake deletes outputs before a rerun), so a
 # rerun never pays twice for a response it already has.
@@ -36,8 +40,13 @@ cache = out_dir / "cache" / "responses.jsonl"
 cache.parent.mkdir(parents=True, exist_ok=True)
 
 if provider["kind"] == "local":
-    server = llamafactory_api(
-        snakemake.input.model, read_model_meta(snakemake.input.model)["template"], workdir=out_dir / "cache", log=log
+    server = local_model_server(
+        snakemake.input.model,
+        read_model_meta(snakemake.input.model)["template"],
+        workdir=out_dir / "cache",
+        log=log,
+        # Requests in flight at once are generated as one batch.
+        extra={"max_batch": provider["max_concurrency"]},
     )
 else:
     server = contextlib.nullcontext(provider["base_url"])
@@ -47,7 +56,7 @@ api_key = os.environ.get(provider["api_key_env"]) if provider["api_key_env"] els
 try:
     with server as base_url:
         provider["base_url"] = base_url
-        stats = run_requests(provider, requests, cache, api_key=api_key)
+        mode, requests, stats = run_with_fallback(provider, requests_for, cache, api_key=api_key, log=log)
 except (FatalProviderError, Interrupted) as err:
     print(f"generate: {err}\n{json.dumps(err.stats)}", file=sys.stderr)
     sys.exit(f"generate: {err}")

@@ -30,10 +30,23 @@ def missing_files(config, base_dir="."):
     base = Path(base_dir)
     wanted = [
         ("seed_tasks", config["seed_tasks"]),
-        ("generation.prompt_template", config["generation"]["prompt_template"]),
     ]
+    template_dir = config["generation"]["prompt_templates"]
+    for name, provider in config["generation"]["providers"].items():
+        wanted += [
+            (
+                f"generation.providers.{name}.task_mix.{task_type} (generation.prompt_templates)",
+                f"{template_dir}/{task_type}.txt",
+            )
+            for task_type, weight in provider["task_mix"].items()
+            if weight > 0
+        ]
     wanted += [(f"eval_sets.{k}", v) for k, v in config["eval_sets"].items()]
-    problems = []
+    problems = [
+        f"config key generation.providers.{name}.task_mix: no task type has a weight above 0"
+        for name, provider in config["generation"]["providers"].items()
+        if not any(weight > 0 for weight in provider["task_mix"].values())
+    ]
     for key, path in wanted:
         if path and not (base / path).exists():
             problems.append(f"config key {key}: file not found: {path}")

@@ -26,8 +26,22 @@ RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 UNKNOWN_MAX_TOKENS = 1024
 
 
+# What the parser needs to know about the request behind a response.
+REQUEST_FACTS = ("task_type", "output", "tasks_asked")
+
+
 class FatalProviderError(RuntimeError):
     """A response that retrying cannot fix (400/401/403/404)."""
+
+
+class ResponseFormatRejected(FatalProviderError):
+    """A 400 whose message names `response_format`: the provider does not take this output mode."""
+
+
+def names_response_format(response):
+    """True when an error response is about `response_format` (or its json_schema/json_object)."""
+    text = response.text.lower()
+    return any(word in text for word in ("response_format", "json_schema", "json_object"))
 
 
 class TooManyFailures(RuntimeError):
@@ -176,7 +190,10 @@ class _Session:
     async def run_one(self, client, request):
         provider = self.provider
         sampling = provider["sampling"]
-        body = json.dumps({"model": provider["model"], "messages": request["messages"], **sampling}).encode()
+        payload = {"model": provider["model"], "messages": request["messages"], **sampling}
+        if request.get("response_format"):
+            payload["response_format"] = request["response_format"]
+        body = json.dumps(payload).encode()
         attempts, started = 0, time.monotonic()
         max_retries = provider["max_retries"]
         while True:
@@ -196,10 +213,16 @@ class _Session:
                         "text": choice["message"]["content"],
                         "seed_ids": request["seed_ids"],
                         "max_tokens": sampling.get("max_tokens"),
+                        **{key: request[key] for key in REQUEST_FACTS if key in request},
                     }
                     if not isinstance(record["text"], str):
                         raise TypeError("message content is not text")
                     break
+                if response.status_code == 400 and request.get("response_format") and names_response_format(response):
+                    raise ResponseFormatRejected(
+                        f"provider '{provider['name']}' rejected response_format "
+                        f"{request['response_format']['type']}: {response.text[:300]}"
+                    )
                 if response.status_code not in RETRY_STATUS:
                     raise FatalProviderError(fatal_message(response.status_code, provider))
                 error = f"http_{response.status_code}"
@@ -219,6 +242,7 @@ class _Session:
                     "latency_s": round(time.monotonic() - started, 3),
                     "error": error,
                     "seed_ids": request["seed_ids"],
+                    **{key: request[key] for key in REQUEST_FACTS if key in request},
                 }
                 break
             self.stats["retries"] += 1

@@ -1,4 +1,4 @@
-"""Start and stop `llamafactory-cli api` on a free loopback port (the `local` provider)."""
+"""Start and stop the local model server (serve.py) on a free loopback port (the `local` provider)."""
 
 import contextlib
 import os
@@ -23,7 +23,7 @@ def wait_until_ready(base_url, proc, timeout_s):
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(
-                f"llamafactory-cli api exited with code {proc.returncode} before it was ready; see the rule's log"
+                f"the local model server exited with code {proc.returncode} before it was ready; see the rule's log"
             )
         try:
             if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
@@ -31,7 +31,7 @@ def wait_until_ready(base_url, proc, timeout_s):
         except httpx.TransportError:
             pass
         time.sleep(1)
-    raise TimeoutError(f"llamafactory-cli api did not answer on {base_url} within {timeout_s} s")
+    raise TimeoutError(f"the local model server did not answer on {base_url} within {timeout_s} s")
 
 
 def _die_with_parent():
@@ -44,11 +44,14 @@ def _die_with_parent():
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
+SERVER_COMMAND = (sys.executable, "-m", "shoplora.generation.serve")
+
+
 @contextlib.contextmanager
-def llamafactory_api(
-    model_dir, template, workdir, log=sys.stderr, startup_timeout_s=600, extra=None, command=("llamafactory-cli", "api")
+def local_model_server(
+    model_dir, template, workdir, log=sys.stderr, startup_timeout_s=600, extra=None, command=SERVER_COMMAND
 ):
-    """Serve `model_dir` with LLaMA-Factory's OpenAI-compatible API; yield its base URL.
+    """Serve `model_dir` on an OpenAI-compatible API (serve.py); yield its base URL.
 
     The server runs in its own process group (stopped as a whole) and dies with this process.
     """
@@ -56,11 +59,10 @@ def llamafactory_api(
     config = {
         "model_name_or_path": str(model_dir),
         "template": template,
-        "infer_backend": "huggingface",
         **(extra or {}),
     }
     os.makedirs(workdir, exist_ok=True)
-    cfg_path = os.path.join(workdir, "api.yaml")
+    cfg_path = os.path.join(workdir, "server.yaml")
     with open(cfg_path, "w") as fh:
         yaml.safe_dump(config, fh)
     env = {**os.environ, "API_HOST": "127.0.0.1", "API_PORT": str(port)}

@@ -1,8 +1,12 @@
-"""parse_generated: raw responses in the study's `###` format to task records + failures."""
+"""parse_generated: raw responses (JSON parts, or the study's `###` text) to task records + failures."""
 
 import json
 import re
+from collections import Counter
 
+from jsonschema import Draft202012Validator
+
+from shoplora.generation.parts import PART_SCHEMAS, assemble
 from shoplora.tasks.records import task_id
 from shoplora.tasks.types import DEFAULT_METRIC, TASK_TYPES, canonical_name
 from shoplora.tasks.validity import invalid_reason
@@ -64,25 +68,135 @@ def was_cut_by_length(raw):
     return used is None or budget is None or used >= budget
 
 
+_PART_VALIDATORS = {task_type: Draft202012Validator(schema) for task_type, schema in PART_SCHEMAS.items()}
+_CODE_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+
+
+def schema_reason(task_type, item):
+    """Why one item breaks its task type's part schema (first error, by path), or None."""
+    errors = sorted(_PART_VALIDATORS[task_type].iter_errors(item), key=lambda e: list(map(str, e.absolute_path)))
+    if not errors:
+        return None
+    err = errors[0]
+    where = next((str(p) for p in err.absolute_path if isinstance(p, str)), "item")
+    return f"schema:{where}:{err.validator}"
+
+
+def json_items(text):
+    """The task items of a JSON response ({"tasks": [...]} or a bare list), or (None, reason)."""
+    fenced = _CODE_FENCE.match(text)  # JSON mode of some hosted models still adds a fence
+    try:
+        data = json.loads(fenced.group(1) if fenced else text)
+    except json.JSONDecodeError:
+        return None, "not_json"
+    items = data.get("tasks") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        return None, "no_tasks_list"
+    return items, None
+
+
+_LIST_START = re.compile(r'^\s*(?:\{\s*"tasks"\s*:\s*)?\[')
+
+
+def complete_items(text):
+    """The items of a task list that was cut off: every item closed before the cut."""
+    start = _LIST_START.match(text)
+    if not start:
+        return []
+    decoder, pos, items = json.JSONDecoder(), start.end(), []
+    while True:
+        while pos < len(text) and text[pos] in " \n\r\t,":
+            pos += 1
+        try:
+            item, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            return items
+        items.append(item)
+
+
+def parse_json_item(task_type, item):
+    """A task record assembled from one item's parts, or (None, reason)."""
+    reason = schema_reason(task_type, item)
+    if reason:
+        return None, reason
+    built, reason = assemble(task_type, item)
+    if reason:
+        return None, reason
+    input_field, output_field = built
+    record = {
+        "input_field": input_field,
+        "output_field": output_field,
+        "task_type": task_type,
+        "metric": DEFAULT_METRIC[task_type],
+        "task_name": f"generated_{task_type}",
+    }
+    reason = invalid_reason(record)
+    return (None, reason) if reason else (record, None)
+
+
+def _response_items(raw):
+    """(items, failure reasons) of one successful response; items are (index, parse result)."""
+    text = raw.get("text") or ""
+    cut = was_cut_by_length(raw)
+    if raw.get("output") in (None, "text"):  # records cached before output modes were text
+        chunks = _split_items(text)
+        early = []
+        if cut and chunks:
+            early.append((len(chunks) - 1, "truncated_by_length"))
+            chunks = chunks[:-1]
+        return [(i, parse_item(c)) for i, c in enumerate(chunks)], early
+    items, reason = json_items(text)
+    early = []
+    if items is None:
+        if not cut:
+            return [], [(None, reason)]
+        # A response that ran out of tokens is cut JSON: the items closed before the cut count,
+        # as in the text format, and the cut one is recorded.
+        items = complete_items(text)
+        early = [(len(items), "truncated_by_length")]
+    task_type = raw["task_type"]
+    return [(i, parse_json_item(task_type, item)) for i, item in enumerate(items)], early
+
+
 def parse_responses(raw_records, provider):
-    """Task records and failure records from one provider's raw outcome records."""
+    """Task records, failure records and a per-task-type summary from one provider's raw records.
+
+    Summary per task type: items requested, items read from responses, items valid, and the
+    reason counts of the rest (request-level reasons count once per response).
+    """
     tasks, failures = [], []
     source = f"generated:{provider}"
+    summary = {}
+
+    def counts(task_type):
+        return summary.setdefault(
+            task_type or "unknown", {"requested": 0, "read": 0, "valid": 0, "failures": Counter()}
+        )
+
     for raw in raw_records:
+        task_type = raw.get("task_type")
+        entry = counts(task_type)
+        entry["requested"] += int(raw.get("tasks_asked") or 0)
         if raw.get("status") != "success":
-            failures.append({"request_id": raw["id"], "item": None, "reason": "request_failed"})
+            failures.append({"request_id": raw["id"], "item": None, "reason": "request_failed", "task_type": task_type})
+            entry["failures"]["request_failed"] += 1
             continue
-        items = _split_items(raw.get("text") or "")
-        if was_cut_by_length(raw) and items:
-            failures.append({"request_id": raw["id"], "item": len(items) - 1, "reason": "truncated_by_length"})
-            items = items[:-1]
-        if not items:
-            failures.append({"request_id": raw["id"], "item": None, "reason": "no_items"})
-        for i, chunk in enumerate(items):
-            record, reason = parse_item(chunk)
+        items, early = _response_items(raw)
+        for item, reason in early:
+            failures.append({"request_id": raw["id"], "item": item, "reason": reason, "task_type": task_type})
+            entry["failures"][reason] += 1
+        if not items and not early:
+            failures.append({"request_id": raw["id"], "item": None, "reason": "no_items", "task_type": task_type})
+            entry["failures"]["no_items"] += 1
+        for i, (record, reason) in items:
+            entry["read"] += 1
             if record is None:
-                failures.append({"request_id": raw["id"], "item": i, "reason": reason})
+                failures.append({"request_id": raw["id"], "item": i, "reason": reason, "task_type": task_type})
+                entry["failures"][reason] += 1
                 continue
             record.update(id=task_id(record), source=source, request_id=raw["id"])
             tasks.append(record)
-    return tasks, failures
+            entry["valid"] += 1
+    for entry in summary.values():
+        entry["failures"] = dict(sorted(entry["failures"].items()))
+    return tasks, failures, summary
