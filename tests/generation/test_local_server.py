@@ -30,7 +30,7 @@ def test_server_that_never_answers_times_out():
 
 
 def test_the_server_dies_with_a_sigkilled_job(tmp_path):
-    """A SIGKILLed generate job used to leave its llamafactory-cli api server running (1.5 GB,
+    """A SIGKILLed generate job used to leave its local model server running (1.5 GB,
     port open). A stand-in server started the same way must be gone within seconds."""
     import signal
     import time

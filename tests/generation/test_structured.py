@@ -2,6 +2,7 @@
 
 import io
 import json
+import time
 
 import pytest
 from hypothesis import given
@@ -149,6 +150,14 @@ def test_requests_are_split_by_the_mix_and_add_up():
     assert sum(split_requests({"ranking": 1, "generation": 2, "retrieval": 4}, 11).values()) == 11
 
 
+def settled(srv, answers, timeout=5):
+    """The server counts an answer just after writing it: wait until it has counted `answers`."""
+    deadline = time.monotonic() + timeout
+    while sum(srv.served_ok.values()) < answers and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return srv.served_ok
+
+
 def provider(base_url, **kw):
     settings = {
         "name": "p",
@@ -222,7 +231,7 @@ def test_a_provider_that_rejects_response_format_falls_back_once(tmp_path, fake_
     assert len(tasks) == (12 if used != "text" else 18) and summary["generation"]["valid"] == len(tasks)
 
     # A re-run falls back the same way and finds every answer in the cache.
-    bought = sum(srv.served_ok.values())
+    bought = sum(settled(srv, 6).values())
     assert run_with_fallback(prov, requests_for, cache, log=io.StringIO())[2]["skipped_cached"] == 6
     assert sum(srv.served_ok.values()) == bought
 
@@ -237,7 +246,7 @@ def test_resume_buys_only_what_is_missing_in_every_mode(tmp_path, fake_openai, m
     assert first["success"] == 4 and first["failure"] == 2
     second = run_requests(prov, requests, cache)
     assert second["todo"] == 2 and second["success"] == 2
-    assert all(n == 1 for n in srv.served_ok.values()) and len(srv.served_ok) == 6
+    assert all(n == 1 for n in settled(srv, 6).values()) and len(srv.served_ok) == 6
     tasks, _, summary = parse_responses(read_cache(cache), "p")
     assert summary["generation"]["valid"] == len(tasks) > 0
 

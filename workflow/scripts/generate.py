@@ -63,6 +63,13 @@ except (FatalProviderError, Interrupted) as err:
 
 records = final_records(read_cache(cache), requests)
 stats.update(provider=provider["name"], model=provider["model"], requests=len(requests))
+by_type = stats["by_task_type"] = {}
+answered = {r["id"] for r in records if r["status"] == "success"}
+for request in requests:
+    counts = by_type.setdefault(request["task_type"], {"requests": 0, "answered": 0, "items_requested": 0})
+    counts["requests"] += 1
+    counts["answered"] += request["id"] in answered
+    counts["items_requested"] += request["tasks_asked"]
 try:
     check_success(records, requests, provider["min_success_fraction"])
 except TooManyFailures as err:

@@ -57,11 +57,13 @@ PART_SCHEMAS = {
             "irrelevant": _texts("three to seven product names that do not match", 50, 3, 7),
         }
     ),
+    # Entities first: a small model then writes a text that contains them, rather than a list
+    # of entities its text never mentions.
     "named_entity_recognition": _object(
         {
-            "text": _text("a product listing or review sentence", 200, 20),
+            "entities": _texts("one to four entities: brands, materials, colours or product types", 40, 1, 4),
+            "text": _text("a product listing or review sentence that contains every entity word for word", 200, 20),
             "question": _text("which kind of entities to extract, and as a list", 100, 15),
-            "entities": _texts("the entities of that kind, copied exactly from the text", 40, 1, 4),
         }
     ),
     "generation": _object(
@@ -132,14 +134,25 @@ MIN_OPTIONS = {"multiple-choice": 3, "ranking": 3, "classification": 2}
 MIN_IRRELEVANT = 2
 
 
-def _multiple_choice(parts, key):
-    correct = _clean(parts["correct"])
-    options = [correct, *_distinct(parts["wrong"], exclude=[correct])]
-    if not correct or len(options) < MIN_OPTIONS["multiple-choice"]:
+def _one_correct(parts, key, correct_field, others_field, min_options, last_line):
+    """A question with numbered options from 0, one of them correct (multiple-choice, classification)."""
+    correct = _clean(parts[correct_field])
+    options = [correct, *_distinct(parts[others_field], exclude=[correct])]
+    if not correct or len(options) < min_options:
         return None, "too_few_distinct_options"
     options = _shuffled(options, key)
-    prompt = f"{parts['question']}\n{_numbered(options, 0)}\nWhich number is correct? Give only that number."
-    return (prompt, options.index(correct)), None
+    return (f"{parts['question']}\n{_numbered(options, 0)}\n{last_line}", options.index(correct)), None
+
+
+def _multiple_choice(parts, key):
+    return _one_correct(
+        parts,
+        key,
+        "correct",
+        "wrong",
+        MIN_OPTIONS["multiple-choice"],
+        "Which number is correct? Give only that number.",
+    )
 
 
 def _ranking(parts, key):
@@ -175,13 +188,9 @@ def _generation(parts, key):
 
 
 def _classification(parts, key):
-    correct = _clean(parts["correct_label"])
-    labels = [correct, *_distinct(parts["other_labels"], exclude=[correct])]
-    if not correct or len(labels) < MIN_OPTIONS["classification"]:
-        return None, "too_few_distinct_options"
-    labels = _shuffled(labels, key)
-    prompt = f"{parts['question']}\n{_numbered(labels, 0)}\nOutput only the matching number."
-    return (prompt, labels.index(correct)), None
+    return _one_correct(
+        parts, key, "correct_label", "other_labels", MIN_OPTIONS["classification"], "Output only the matching number."
+    )
 
 
 _ASSEMBLERS = {
@@ -224,7 +233,7 @@ def disassemble(task):
         return {"instruction": task["input_field"], "answer": answer if isinstance(answer, str) else answer[0]}
     if task_type == "named_entity_recognition":
         text, _, question = task["input_field"].strip().rpartition("\n")
-        return {"text": text, "question": question, "entities": list(answer)} if text else None
+        return {"entities": list(answer), "text": text, "question": question} if text else None
     if not options:
         return None
     try:
