@@ -49,13 +49,16 @@ def test_merged_model_generates_the_same_tokens_as_base_plus_adapter(finished_ru
     with_adapter = PeftModel.from_pretrained(base, checkpoint).eval()
     merged_tokens = greedy_tokens(merged, prompt_ids)
     assert merged_tokens == greedy_tokens(with_adapter, prompt_ids)
+    # Merging rounds W + BA to float32: logits then differ by up to about 1.5e-4 (seen after
+    # training on the generated tasks); the base model's differ by more than 1.
+    tolerance = 1e-3
     with torch.no_grad():
         ids = torch.tensor([prompt_ids + merged_tokens])
         merged_logits = merged(ids).logits
-        assert torch.allclose(merged_logits, with_adapter(ids).logits, atol=1e-4)
+        assert torch.allclose(merged_logits, with_adapter(ids).logits, atol=tolerance)
         # The comparison can fail: the trained adapter moves the logits away from the base model's.
         with with_adapter.disable_adapter():
-            assert not torch.allclose(merged_logits, with_adapter(ids).logits, atol=1e-4)
+            assert not torch.allclose(merged_logits, with_adapter(ids).logits, atol=tolerance)
 
 
 def training_pids(workdir):
