@@ -47,6 +47,13 @@ def test_the_real_model_under_a_schema_writes_valid_json_for_every_task_type(tin
             timeout=30,
         )
         assert bad.status_code == 400 and "response_format" in bad.text
+        # Malformed messages or sampling values are a 400 naming what is wrong, not a 500.
+        for body, named in [
+            ({"messages": [{"role": "user", "content": [{"type": "image"}]}]}, "messages"),
+            ({"messages": [{"role": "user", "content": "hi"}], "temperature": "hot"}, "not a number"),
+        ]:
+            answer = httpx.post(f"{url}/chat/completions", json=body, timeout=30)
+            assert answer.status_code == 400 and named in answer.text, answer.text
         plain = httpx.post(
             f"{url}/chat/completions",
             json={

@@ -78,10 +78,15 @@ class Engine:
         threading.Thread(target=self._serve_queue, daemon=True).start()
 
     def encode(self, messages):
+        if not isinstance(messages, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
+            for m in messages
+        ):
+            raise BadRequest("messages must be a list of {role, content} objects with text content")
         system = None
-        if messages and messages[0].get("role") == "system":
+        if messages and messages[0]["role"] == "system":
             system, messages = messages[0]["content"], messages[1:]
-        if not messages or messages[-1].get("role") != "user":
+        if not messages or messages[-1]["role"] != "user":
             raise BadRequest("messages must end with a user message")
         turns = [{"role": m["role"], "content": m["content"]} for m in messages]
         prompt_ids, _ = self.template.encode_oneturn(
@@ -91,17 +96,23 @@ class Engine:
 
     def prepare(self, body):
         """A queued job for one request; raises BadRequest before anything is queued."""
-        temperature = float(body.get("temperature", 1.0) or 0.0)
+        try:
+            temperature = float(body.get("temperature", 1.0) or 0.0)
+            sampling = {
+                "max_tokens": int(body.get("max_tokens") or 512),
+                "temperature": temperature,
+                "top_p": float(body.get("top_p", 1.0)) if temperature > 0 else 1.0,
+                # vLLM's and transformers' name; a small model repeats its options without it
+                "repetition_penalty": float(body.get("repetition_penalty") or 1.0),
+                "seed": None if body.get("seed") is None else int(body["seed"]),
+            }
+        except (TypeError, ValueError) as err:
+            raise BadRequest(f"a sampling parameter is not a number: {err}") from err
         return {
             "body": body,
             "prompt_ids": self.encode(body.get("messages") or []),
             "grammar": response_format_grammar(self.compiler, body.get("response_format")),
-            "max_tokens": int(body.get("max_tokens") or 512),
-            "temperature": temperature,
-            "top_p": float(body.get("top_p", 1.0)) if temperature > 0 else 1.0,
-            # vLLM's and transformers' name; a small model repeats its options without it
-            "repetition_penalty": float(body.get("repetition_penalty") or 1.0),
-            "seed": body.get("seed"),
+            **sampling,
             "future": concurrent.futures.Future(),
         }
 
@@ -130,7 +141,8 @@ class Engine:
                     break
             key = self.batch_key(waiting[0])
             batch = [job for job in waiting if self.batch_key(job) == key][: self.max_batch]
-            waiting = [job for job in waiting if job not in batch]
+            taken = {id(job) for job in batch}
+            waiting = [job for job in waiting if id(job) not in taken]
             try:
                 for job, result in zip(batch, self.generate(batch)):
                     job["future"].set_result(result)
@@ -155,7 +167,7 @@ class Engine:
             kwargs["logits_processor"] = [self.xgrammar.contrib.hf.LogitsProcessor([j["grammar"] for j in batch])]
         if first["seed"] is not None:
             # A batch shares one seed: the same requests batched the same way sample the same.
-            torch.manual_seed(int(first["seed"]))
+            torch.manual_seed(first["seed"])
         with torch.inference_mode():
             output = self.model.generate(
                 ids,
