@@ -10,6 +10,7 @@ answers contain only digits, commas and spaces.
 """
 
 import importlib.util
+import json
 import sys
 import time
 from pathlib import Path
@@ -73,12 +74,23 @@ class Generator:
     """A model loaded once with its template; `run` generates greedy responses for prompts."""
 
     def __init__(
-        self, model_dir, template_name, *, backend, dtype, engine, token_budget, max_prompt_tokens, overlong_prompts
+        self,
+        model_dir,
+        template_name,
+        *,
+        backend,
+        dtype,
+        engine,
+        token_budget,
+        max_prompt_tokens,
+        overlong_prompts,
+        adapter=None,
     ):
+        """adapter: a LoRA checkpoint folder applied over `model_dir` (the checkpoint sweep)."""
         from transformers import AutoTokenizer
 
         check_template(model_dir, template_name)
-        self.model_dir = model_dir
+        self.model_dir, self.adapter = model_dir, adapter
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.template = load_template(self.tokenizer, template_name)
         self.stop_ids = self.template.get_stop_token_ids(self.tokenizer)
@@ -148,7 +160,9 @@ class Generator:
         constrained = list(constrained) if constrained is not None else [False] * len(encoded)
         allowed = self.allowed_ids() if any(constrained) else None
         if self.backend == "vllm":
-            return _generate_vllm(self.model_dir, encoded, max_new_tokens, self.stop_ids, constrained, allowed)
+            return _generate_vllm(
+                self.model_dir, encoded, max_new_tokens, self.stop_ids, constrained, allowed, self.adapter
+            )
         if (engine or self.engine) == "continuous":
             reason = unsupported_reason(self._load())
             if reason is None:
@@ -165,7 +179,10 @@ class Generator:
             # auto: bfloat16 on a GPU, float32 on a CPU (exact, and what the tests compare).
             name = self.dtype if self.dtype != "auto" else ("bfloat16" if self.device == "cuda" else "float32")
             dtype = getattr(torch, name)
-            self._model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=dtype).to(self.device).eval()
+            model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=dtype)
+            if self.adapter:
+                model = with_adapter(model, self.adapter)
+            self._model = model.to(self.device).eval()
         return self._model
 
     def _run_continuous(self, encoded, max_new_tokens, constrained, allowed, batch_size, progress, stats):
@@ -230,6 +247,15 @@ class Generator:
         return responses
 
 
+def with_adapter(model, adapter):
+    """The model with a LoRA adapter loaded through PEFT and folded into its weights in memory,
+    as `llamafactory-cli export` merges it: both engines then run at the base model's speed and
+    nothing is written to disk."""
+    from peft import PeftModel
+
+    return PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+
+
 def cut_middle(ids, limit, tail=32):
     """The first tokens and the last `tail` (the end of the request and the template's
     assistant header) of a prompt, `limit` in all."""
@@ -254,17 +280,30 @@ def generate(
     return generator.run(prompts, max_new_tokens, batch_size=batch_size, constrained=constrained, progress=progress)
 
 
-def _generate_vllm(model_dir, encoded, max_new_tokens, stop_ids, constrained, allowed):
-    """The same prompts, token for token, through vLLM (GPU only; not run in the tests)."""
+# LoRA ranks vLLM accepts as max_lora_rank.
+VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
+
+
+def _generate_vllm(model_dir, encoded, max_new_tokens, stop_ids, constrained, allowed, adapter=None):
+    """The same prompts, token for token, through vLLM (GPU only; not run in the tests). An adapter
+    is served by vLLM's LoRA support over the base model, unmerged."""
     from vllm import LLM, SamplingParams
     from vllm.inputs import TokensPrompt
 
-    llm = LLM(model=str(model_dir), dtype="auto")  # the checkpoint's dtype (bf16 for merged Yi-9B)
+    lora = {}
+    if adapter:
+        from vllm.lora.request import LoRARequest
+
+        rank = json.loads((Path(adapter) / "adapter_config.json").read_text())["r"]
+        lora_rank = next((r for r in VLLM_LORA_RANKS if r >= rank), rank)
+        lora = {"enable_lora": True, "max_lora_rank": lora_rank}
+    llm = LLM(model=str(model_dir), dtype="auto", **lora)  # the checkpoint's dtype (bf16 for merged Yi-9B)
+    request = {"lora_request": LoRARequest("checkpoint", 1, str(adapter))} if adapter else {}
     params = [
         SamplingParams(
             temperature=0.0, max_tokens=n, stop_token_ids=list(stop_ids), allowed_token_ids=allowed if c else None
         )
         for n, c in zip(max_new_tokens, constrained)
     ]
-    outputs = llm.generate([TokensPrompt(prompt_token_ids=ids) for ids in encoded], params)
+    outputs = llm.generate([TokensPrompt(prompt_token_ids=ids) for ids in encoded], params, **request)
     return [o.outputs[0].text for o in outputs]
