@@ -74,3 +74,44 @@ def placeholder(out_png, message):
     ax.axis("off")
     ax.text(0.5, 0.5, message, ha="center", va="center")
     _save(plt, fig, out_png)
+
+
+def sweep_figure(frame, summary, trainer_state_path, out_png):
+    """Score against step (overall with its interval, each task type) above the training and
+    validation loss on the same step axis; the loss-selected and best-scoring steps marked."""
+    plt = _pyplot()
+    history = json.loads(Path(trainer_state_path).read_text()).get("log_history", [])
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 7), sharex=True, height_ratios=[3, 2])
+    overall = frame[frame["level"] == "overall"].sort_values("step")
+    top.plot(overall["step"], overall["score"], marker="o", color="black", linewidth=2, label="overall (kit)")
+    if not overall["ci_low"].isna().all():
+        top.fill_between(overall["step"], overall["ci_low"], overall["ci_high"], color="black", alpha=0.12)
+    for task_type, rows in frame[frame["level"] == "task_type"].groupby("task_type"):
+        rows = rows.sort_values("step")
+        top.plot(rows["step"], rows["score"], marker=".", linewidth=1, alpha=0.8, label=task_type)
+    best = summary["best_score_step"]
+    top.plot(
+        [best], [summary["best_score"]], "*", markersize=16, color="gold", markeredgecolor="black",
+        label=f"best overall score (step {best})",
+    )  # fmt: skip
+    top.set_ylabel("score")
+    top.set_title("Checkpoint sweep: scores on the eval sets and training losses")
+    top.legend(fontsize=7, loc="best")
+    train = [(e["step"], e["loss"]) for e in history if "loss" in e]
+    val = [(e["step"], e["eval_loss"]) for e in history if "eval_loss" in e]
+    if train:
+        bottom.plot(*zip(*train), label="train loss")
+    if val:
+        bottom.plot(*zip(*val), marker="o", label="validation loss")
+    bottom.set_xlabel("step")
+    bottom.set_ylabel("loss")
+    lowest, chosen, by = summary["lowest_val_loss_step"], summary["selected"]["step"], summary["selected"]["by"]
+    for ax in (top, bottom):
+        named = ax is bottom  # each line once in the legends
+        if lowest is not None:
+            ax.axvline(lowest, color="red", linestyle="--", label=f"lowest val loss (step {lowest})" if named else None)
+        if by != "val_loss":
+            label = f"selected by {by} (step {chosen})" if named else None
+            ax.axvline(chosen, color="blue", linestyle=":", label=label)
+    bottom.legend(fontsize=7, loc="best")
+    _save(plt, fig, out_png)
