@@ -36,6 +36,7 @@ include: "workflow/rules/curation.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/inference.smk"
 include: "workflow/rules/evaluation.smk"
+include: "workflow/rules/sweep.smk"
 
 
 rule all:

@@ -127,14 +127,37 @@ def make_small_workdir(tmp_path, task_types=None):
 
 @pytest.fixture(scope="session")
 def finished_run(tmp_path_factory):
-    """The small workflow run locally to the end, once per session.
+    """The small workflow run locally to the end, once per session, with the checkpoint sweep
+    and selection on a dev set (the Slurm test runs the default selection).
 
     For development only, SHOPLORA_REUSE_RUN=<folder of an earlier finished_run> skips the run.
     """
     if os.environ.get("SHOPLORA_REUSE_RUN"):
         return Path(os.environ["SHOPLORA_REUSE_RUN"])
-    workdir = make_small_workdir(tmp_path_factory.mktemp("e2e"))
+    workdir = with_checkpoint_sweep(make_small_workdir(tmp_path_factory.mktemp("e2e")))
     run_snakemake(workdir, "--cores", "2", timeout=2400)
+    return workdir
+
+
+# Dev sets for `select_checkpoint.by: dev_score`: shipped eval rows after the first
+# EVAL_PER_TYPE (the small eval sets), of two task types whose rows are no near-duplicates.
+DEV_ROWS = {"multiple-choice": range(EVAL_PER_TYPE, 2 * EVAL_PER_TYPE), "retrieval": range(EVAL_PER_TYPE, 8)}
+
+
+def with_checkpoint_sweep(workdir):
+    """The small config scoring every SFT checkpoint and choosing one by its dev-set score."""
+    import yaml
+
+    config = yaml.safe_load((workdir / "config/config.yaml").read_text())
+    (workdir / "dev").mkdir()
+    dev_sets = {}
+    for task_type, rows in DEV_ROWS.items():
+        lines = (REPO / f"resources/eval/{task_type}.jsonl").read_text().splitlines()
+        (workdir / "dev" / f"{task_type}.jsonl").write_text("\n".join(lines[i] for i in rows) + "\n")
+        dev_sets[f"dev_{task_type}"] = f"dev/{task_type}.jsonl"
+    config["evaluate"]["checkpoints"] = "all"
+    config["select_checkpoint"] = {"by": "dev_score", "dev_sets": dev_sets}
+    (workdir / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return workdir
 
 

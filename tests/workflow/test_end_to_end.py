@@ -1,14 +1,17 @@
 """The whole DAG on a small config in a temporary directory: real model, server, training."""
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import EVAL_PER_TYPE, planned_jobs, read_jsonl, run_snakemake
+from conftest import DEV_ROWS, EVAL_PER_TYPE, planned_jobs, read_jsonl, run_snakemake
 
 pytestmark = pytest.mark.slow
+
+EVAL_SETS = ("multiple-choice", "ranking", "retrieval", "named_entity_recognition", "generation", "classification")
 
 
 def test_table_holds_base_and_finetuned_for_all_task_types(finished_run):
@@ -65,8 +68,7 @@ def test_every_stage_left_its_outputs(finished_run):
     sft = pd.read_parquet(r / "datasets/sft_train.parquet")
     assert sft["output"].map(type).eq(str).all()
     choice = json.loads((r / "train/sft/selected_checkpoint.json").read_text())
-    assert [c["step"] for c in choice["candidates"]] == [2, 4]
-    assert choice["chosen"]["eval_loss"] == min(c["eval_loss"] for c in choice["candidates"])
+    assert [c["step"] for c in choice["candidates"]] == [2, 4] and choice["by"] == "dev_score"
     assert yaml.safe_load((r / "train/sft/train_sft.yaml").read_text())["adapter_name_or_path"].endswith(
         "train/pt/adapter"
     )
@@ -99,5 +101,75 @@ def test_dedup_threshold_change_reruns_curation_but_never_generation(finished_ru
 def test_snakemake_report_contains_table_and_plots(finished_run):
     run_snakemake(finished_run, "--report", "report.html")
     html = (finished_run / "report.html").read_text(errors="replace")
-    for name in ("summary.md", "loss_sft.png", "scores.png", "curation_report.json"):
+    for name in ("summary.md", "loss_sft.png", "scores.png", "curation_report.json", "sweep.md", "sweep.png"):
         assert name in html
+
+
+def test_checkpoint_sweep_scores_every_checkpoint_as_direct_scoring_does(finished_run):
+    r = finished_run / "results"
+    sweep = json.loads((r / "sweep/sweep.json").read_text())
+    choice = json.loads((r / "train/sft/selected_checkpoint.json").read_text())
+    assert sweep["steps"] == [2, 4] and sweep["selected"] == {"step": choice["chosen"]["step"], "by": "dev_score"}
+    state = json.loads((r / "train/sft/trainer_state.json").read_text())
+    losses = {e["step"]: e["eval_loss"] for e in state["log_history"] if "eval_loss" in e}
+    assert sweep["lowest_val_loss_step"] == min(losses, key=lambda s: (losses[s], s))
+    assert [entry["eval_loss"] for entry in sweep["losses"]] == [losses[2], losses[4]]
+    # The chosen checkpoint, swept as base model + adapter, against the merged fine-tuned model
+    # inferred and scored by the main DAG: the same answers and the same scores.
+    step = choice["chosen"]["step"]
+    for task in EVAL_SETS:
+        swept = read_jsonl(r / f"sweep/eval/predictions/step-{step}/{task}.jsonl")
+        direct = read_jsonl(r / f"predictions/finetuned/{task}.jsonl")
+        assert [p["response"] for p in swept] == [p["response"] for p in direct], task
+        swept_score = json.loads((r / f"sweep/eval/scores/step-{step}/{task}.json").read_text())
+        direct_score = json.loads((r / f"scores/finetuned/{task}.json").read_text())
+        assert swept_score["per_task"] == direct_score["per_task"] and swept_score["step"] == step
+    table = pd.read_csv(r / "sweep/sweep.csv")
+    summary = pd.read_csv(r / "metrics/summary.csv", keep_default_na=False)
+    overall = table[(table["step"] == step) & (table["level"] == "overall")].iloc[0]
+    assert overall["score"] == pytest.approx(float(summary[summary["level"] == "overall"].iloc[0]["finetuned"]))
+    assert overall["ci_low"] <= overall["score"] <= overall["ci_high"]
+    best = table[table["level"] == "overall"].sort_values(["score", "step"], ascending=[False, True]).iloc[0]
+    assert sweep["best_score_step"] == best["step"]
+    assert f"best overall score: step {sweep['best_score_step']}" in (r / "sweep/sweep.md").read_text()
+    assert (r / "report/sweep.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_dev_score_chooses_the_best_dev_checkpoint(finished_run):
+    r = finished_run / "results"
+    assert json.loads((r / "sweep/dev/overlap_check.json").read_text())["overlaps"] == 0
+    choice = json.loads((r / "train/sft/selected_checkpoint.json").read_text())
+    for candidate in choice["candidates"]:
+        tasks = [
+            t
+            for name in DEV_ROWS
+            for t in json.loads((r / f"sweep/dev/scores/step-{candidate['step']}/dev_{name}.json").read_text())[
+                "per_task"
+            ]
+        ]
+        assert candidate["dev_score"] == pytest.approx(sum(t["score"] for t in tasks) / len(tasks))
+    best = max(c["dev_score"] for c in choice["candidates"])
+    assert choice["chosen"]["dev_score"] == best
+    merged = json.loads((r / "model/finetuned/shoplora_model.json").read_text())
+    assert merged["chosen_checkpoint"] == choice["chosen"]
+
+
+def test_sweep_steps_found_after_training_for_epochs(finished_run, tmp_path):
+    """Training for epochs, the steps come from the sft_checkpoints checkpoint once training is done."""
+    workdir = tmp_path / "work"
+    shutil.copytree(finished_run, workdir, symlinks=True, ignore=shutil.ignore_patterns(".snakemake"))
+    config_path = workdir / "config/config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    config["train_sft"].update(max_steps=None, num_train_epochs=1)
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    for name in ("sweep.json", "sweep.csv", "sweep.md"):
+        (workdir / "results/sweep" / name).unlink()
+    (workdir / "results/sweep/eval/scores/step-4/ranking.json").unlink()
+    # Modification times only: the config change would otherwise retrain, which this test is not about.
+    proc = run_snakemake(workdir, "--cores", "2", "--rerun-triggers", "mtime", "results/sweep/sweep.json")
+    out = proc.stdout + proc.stderr
+    assert "rule sft_checkpoints:" in out and "train_sft" not in out
+    assert json.loads((workdir / "results/train/sft/checkpoints.json").read_text()) == {"steps": [2, 4]}
+    assert json.loads((workdir / "results/sweep/sweep.json").read_text()) == json.loads(
+        (finished_run / "results/sweep/sweep.json").read_text()
+    )

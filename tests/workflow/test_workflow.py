@@ -33,6 +33,8 @@ def test_dry_run_plans_every_rule(tmp_path):
     jobs = planned_jobs(proc.stdout)
     assert set(RULES) <= set(jobs)
     assert jobs["infer"] == jobs["evaluate"] == 12 and jobs["download_corpus"] == 2
+    # The default (evaluate.checkpoints: selected, select_checkpoint.by: val_loss) sweeps nothing.
+    assert set(jobs) == set(RULES) | {"all"}
 
 
 def test_pt_stage_can_be_switched_off(tmp_path):
@@ -67,6 +69,81 @@ def test_slurm_profile_dry_run_shows_per_rule_resources(tmp_path):
     for rule in ("build_pt_corpus", "curate_sft", "evaluate"):
         block = rule_block(out, rule)
         assert "slurm_partition=cpu" in block and not re.search(r"\bgpu=", block), block
+
+
+def dev_set(workdir, rows):
+    """A dev set of the given rows of the shipped multiple-choice eval set."""
+    lines = (REPO / "resources/eval/multiple-choice.jsonl").read_text().splitlines()
+    (workdir / "dev").mkdir(exist_ok=True)
+    (workdir / "dev/mc.jsonl").write_text("\n".join(lines[i] for i in rows) + "\n")
+    return {"mc_dev": "dev/mc.jsonl"}
+
+
+SWEEP_RULES = {"infer_checkpoint", "evaluate_checkpoint", "sweep_report", "check_dev_sets"}
+
+
+def test_slurm_dry_run_shows_the_sweep_jobs_with_gpu_resources(tmp_path):
+    workdir = make_workdir(tmp_path, {"evaluate": {"checkpoints": "all"}})
+    config_path = workdir / "config/config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    config["select_checkpoint"] = {"by": "dev_score", "dev_sets": dev_set(workdir, range(4))}
+    config_path.write_text(yaml.safe_dump(config))
+    shutil.copytree(REPO / "profiles", workdir / "profiles")
+    proc = run_snakemake(workdir, "-n", "--profile", str(REPO / "profiles/slurm"))
+    out = proc.stdout + proc.stderr
+    jobs = planned_jobs(proc.stdout)
+    steps = len([5, 10, 15, 20])  # the embedded default: max_steps 20, eval_steps 5
+    assert jobs["infer_checkpoint"] == jobs["evaluate_checkpoint"] == steps * (6 + 1)  # eval sets + dev set
+    assert jobs["sweep_report"] == jobs["check_dev_sets"] == 1 and "sft_checkpoints" not in jobs
+    block = rule_block(out, "infer_checkpoint")
+    assert re.search(r"resources:.*\bgpu=1\b", block) and "slurm_partition=gpu" in block, block
+    assert "cpus_per_gpu=" in block and "cpus_per_task" not in block
+    for rule in ("evaluate_checkpoint", "sweep_report", "check_dev_sets"):
+        block = rule_block(out, rule)
+        assert "slurm_partition=cpu" in block and not re.search(r"\bgpu=", block), block
+    for step in (5, 10, 15, 20):
+        assert f"results/sweep/eval/predictions/step-{step}/ranking.jsonl" in out
+        assert f"results/sweep/dev/scores/step-{step}/mc_dev.json" in out
+
+
+def test_a_listed_sweep_step_must_be_a_saved_one(tmp_path):
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "bad").mkdir()
+    listed = run_snakemake(make_workdir(tmp_path / "ok", {"evaluate": {"checkpoints": [10, 20]}}), "-n")
+    jobs = planned_jobs(listed.stdout)
+    assert jobs["infer_checkpoint"] == 2 * 6 and "check_dev_sets" not in jobs
+    proc = run_snakemake(make_workdir(tmp_path / "bad", {"evaluate": {"checkpoints": [10, 12]}}), "-n", check=False)
+    assert proc.returncode != 0
+    assert "evaluate.checkpoints: train_sft saves no checkpoint at steps [12]; it saves at [5, 10, 15, 20]" in (
+        proc.stdout + proc.stderr
+    )
+
+
+def test_dev_score_needs_a_dev_set(tmp_path):
+    proc = run_snakemake(make_workdir(tmp_path, {"select_checkpoint": {"by": "dev_score"}}), "-n", check=False)
+    assert proc.returncode != 0
+    assert (
+        "config key select_checkpoint.dev_sets: `by: dev_score` needs at least one dev set" in proc.stdout + proc.stderr
+    )
+
+
+def test_training_for_epochs_plans_the_sweep_once_training_has_finished(tmp_path):
+    overrides = {"evaluate": {"checkpoints": "all"}, "train_sft": {"max_steps": None, "num_train_epochs": 1}}
+    jobs = planned_jobs(run_snakemake(make_workdir(tmp_path, overrides), "-n").stdout)
+    # The steps depend on the dataset's size: the sweep's jobs join the DAG after sft_checkpoints.
+    assert jobs["sft_checkpoints"] == 1 and jobs["sweep_report"] == 1 and "infer_checkpoint" not in jobs
+
+
+def test_an_overlapping_dev_set_stops_before_any_sweep_job(tmp_path):
+    leaking = make_workdir(tmp_path, {"evaluate": {"checkpoints": "all"}})
+    config = yaml.safe_load((leaking / "config/config.yaml").read_text())
+    config["select_checkpoint"] = {"by": "dev_score", "dev_sets": dev_set(leaking, [1, 4])}
+    (leaking / "config/config.yaml").write_text(yaml.safe_dump(config))
+    proc = run_snakemake(leaking, "--cores", "1", "results/sweep/dev/overlap_check.json", check=False)
+    assert proc.returncode != 0
+    log = (leaking / "logs/check_dev_sets.log").read_text()
+    assert "select_checkpoint.dev_sets overlap the eval sets in 2 of 2 rows" in log
+    assert "same_id" in log and not (leaking / "results/sweep/dev/overlap_check.json").exists()
 
 
 def test_default_profile_does_not_undo_the_slurm_profile(tmp_path):

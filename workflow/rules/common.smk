@@ -1,9 +1,11 @@
+import json
 import re
 
 from snakemake.exceptions import WorkflowError
 
 # The Snakefile has put this checkout's src/ on the path.
 from shoplora.config.check import ConfigError, check_config
+from shoplora.training.checkpoints import planned_steps
 
 # Validates and fills in the schema's defaults, the one place they live.
 try:
@@ -16,6 +18,15 @@ PROVIDERS = list(config["generation"]["providers"])
 TASKS = list(config["eval_sets"])
 TASK_SETS = list(config["task_sets"])
 MODELS = ["base", "finetuned"]
+DEV_SETS = list(config["select_checkpoint"]["dev_sets"])
+SWEEP = config["evaluate"]["checkpoints"]  # selected | all | [steps]
+# The SFT checkpoints' steps, when max_steps makes them known before training (else None).
+PLANNED_STEPS = planned_steps(config["train_sft"])
+if isinstance(SWEEP, list) and PLANNED_STEPS is not None and set(SWEEP) - set(PLANNED_STEPS):
+    raise WorkflowError(
+        f"config key evaluate.checkpoints: train_sft saves no checkpoint at steps "
+        f"{sorted(set(SWEEP) - set(PLANNED_STEPS))}; it saves at {PLANNED_STEPS}"
+    )
 
 # Rules that reach the internet; on clusters with offline compute nodes they stay on the submit host.
 NETWORK_RULES = ["download_corpus", "download_task_set", "prepare_base_model", "generate"]
@@ -27,8 +38,10 @@ wildcard_constraints:
     source="|".join(map(re.escape, SOURCES)) or "NONE",
     provider="|".join(map(re.escape, PROVIDERS)) or "NONE",
     task_set="|".join(map(re.escape, TASK_SETS)) or "NONE",
-    task="|".join(map(re.escape, TASKS)),
+    task="|".join(map(re.escape, TASKS + DEV_SETS)),
     model="base|finetuned",
+    split="eval|dev",
+    step=r"\d+",
 
 
 def corpus_source(wildcards):
@@ -77,6 +90,39 @@ def eval_set(wildcards):
     return config["eval_sets"][wildcards.task]
 
 
+def sft_steps():
+    """Every saved SFT checkpoint's step: planned from the config, or (training for epochs)
+    read once training has finished, through the sft_checkpoints checkpoint."""
+    if PLANNED_STEPS is not None:
+        return PLANNED_STEPS
+    with open(checkpoints.sft_checkpoints.get().output.steps) as f:
+        return json.load(f)["steps"]
+
+
+def sweep_steps():
+    return SWEEP if isinstance(SWEEP, list) else sft_steps()
+
+
+def sweep_set(wildcards):
+    sets = config["eval_sets"] if wildcards.split == "eval" else config["select_checkpoint"]["dev_sets"]
+    return sets[wildcards.task]
+
+
+def dev_check_if_dev(wildcards):
+    """Dev-set jobs wait for the overlap check, so no GPU time is spent on a leaking dev set."""
+    return "results/sweep/dev/overlap_check.json" if wildcards.split == "dev" else []
+
+
+def sweep_eval_scores(wildcards):
+    return expand("results/sweep/eval/scores/step-{step}/{task}.json", step=sweep_steps(), task=TASKS)
+
+
+def selection_inputs(wildcards):
+    if config["select_checkpoint"]["by"] != "dev_score":
+        return {}
+    return {"dev_scores": expand("results/sweep/dev/scores/step-{step}/{task}.json", step=sft_steps(), task=DEV_SETS)}
+
+
 def loss_curve_inputs(wildcards):
     states = {"sft": "results/train/sft/trainer_state.json"}
     if config["train_pt"]["enabled"]:
@@ -93,4 +139,12 @@ def all_outputs():
         "results/report/loss_pt.png",
         "results/report/loss_sft.png",
         "results/report/scores.png",
-    ]
+    ] + (SWEEP_OUTPUTS if SWEEP != "selected" else [])
+
+
+SWEEP_OUTPUTS = [
+    "results/sweep/sweep.md",
+    "results/sweep/sweep.csv",
+    "results/sweep/sweep.json",
+    "results/report/sweep.png",
+]

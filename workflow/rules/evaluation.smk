@@ -9,6 +9,7 @@ rule evaluate:
         "../../envs/llm.yaml"
     params:
         evaluate=config["evaluate"],
+        label=lambda wildcards: wildcards.model,
     script:
         "../scripts/evaluate.py"
 

@@ -64,15 +64,33 @@ rule train_sft:
         "../scripts/train.py"
 
 
+# Training for epochs, the checkpoints' steps are only known afterwards: the sweep's jobs are
+# planned from this list once it exists (with max_steps they are planned from the config).
+checkpoint sft_checkpoints:
+    input:
+        state="results/train/sft/trainer_state.json",
+    output:
+        steps="results/train/sft/checkpoints.json",
+    log:
+        "logs/sft_checkpoints.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/sft_checkpoints.py"
+
+
 rule select_checkpoint:
     input:
+        unpack(selection_inputs),
         state="results/train/sft/trainer_state.json",
     output:
         choice="results/train/sft/selected_checkpoint.json",
     log:
         "logs/select_checkpoint.log",
     conda:
-        "../../envs/data.yaml"
+        "../../envs/llm.yaml"
+    params:
+        by=config["select_checkpoint"]["by"],
     script:
         "../scripts/select_checkpoint.py"
 

@@ -12,7 +12,9 @@ predictions = [json.loads(line) for line in Path(snakemake.input.predictions).re
 result = score_predictions(
     predictions, cfg["parse_mode"], {"multilingual-sent-transformer": cfg["multilingual_model_path"]}
 )
-result.update(model=snakemake.wildcards.model, eval_set=snakemake.wildcards.task)
+result.update(model=snakemake.params.label, eval_set=snakemake.wildcards.task)
+if "step" in snakemake.wildcards.keys():  # noqa: SIM118 - `in` on a Namedlist looks at values
+    result["step"] = int(snakemake.wildcards.step)
 for task in result["per_task"]:
     print(json.dumps(task), file=sys.stderr)
 write_json(snakemake.output.scores, result)

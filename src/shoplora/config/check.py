@@ -42,6 +42,7 @@ def missing_files(config, base_dir="."):
             if weight > 0
         ]
     wanted += [(f"eval_sets.{k}", v) for k, v in config["eval_sets"].items()]
+    wanted += [(f"select_checkpoint.dev_sets.{k}", v) for k, v in config["select_checkpoint"]["dev_sets"].items()]
     problems = [
         f"config key generation.providers.{name}.task_mix: no task type has a weight above 0"
         for name, provider in config["generation"]["providers"].items()
@@ -50,7 +51,7 @@ def missing_files(config, base_dir="."):
     for key, path in wanted:
         if path and not (base / path).exists():
             problems.append(f"config key {key}: file not found: {path}")
-        elif key.startswith("eval_sets."):
+        elif key.startswith(("eval_sets.", "select_checkpoint.dev_sets.")):
             # A bad answer would otherwise score 0 for every model, silently.
             try:
                 load_tasks(base / path, key, check=eval_answer_problem)
@@ -76,6 +77,9 @@ def missing_files(config, base_dir="."):
             f"config key base_model.template: LLaMA-Factory has no template {template!r}"
             + (f" (similar: {', '.join(close)})" if close else "")
         )
+    selection = config["select_checkpoint"]
+    if selection["by"] == "dev_score" and not selection["dev_sets"]:
+        problems.append("config key select_checkpoint.dev_sets: `by: dev_score` needs at least one dev set")
     curate = config["curate"]
     if curate["tokenizer"] != "default" and curate["scorer"] != "rouge-score":
         problems.append(
