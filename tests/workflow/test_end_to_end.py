@@ -166,9 +166,10 @@ def test_sweep_steps_found_after_training_for_epochs(finished_run, tmp_path):
         (workdir / "results/sweep" / name).unlink()
     (workdir / "results/sweep/eval/scores/step-4/ranking.json").unlink()
     # Modification times only: the config change would otherwise retrain, which this test is not about.
-    proc = run_snakemake(workdir, "--cores", "2", "--rerun-triggers", "mtime", "results/sweep/sweep.json")
+    proc = run_snakemake(workdir, "results/sweep/sweep.json", "--cores", "2", "--rerun-triggers", "mtime")
     out = proc.stdout + proc.stderr
-    assert "rule sft_checkpoints:" in out and "train_sft" not in out
+    assert "checkpoint sft_checkpoints:" in out and "train_sft" not in out
+    assert out.count("rule infer_checkpoint:") == 0 and out.count("rule evaluate_checkpoint:") == 1
     assert json.loads((workdir / "results/train/sft/checkpoints.json").read_text()) == {"steps": [2, 4]}
     assert json.loads((workdir / "results/sweep/sweep.json").read_text()) == json.loads(
         (finished_run / "results/sweep/sweep.json").read_text()
