@@ -2,7 +2,8 @@ import pandas as pd
 import pytest
 
 from shoplora.config.schema import section_defaults
-from shoplora.data.corpus import SourceError, build_pt_corpus, load_corpus_source, normalise_text
+from shoplora.data.corpus import build_pt_corpus, load_corpus_source, normalise_text
+from shoplora.data.sources import SourceError
 
 from conftest import REPO
 

@@ -1,61 +1,38 @@
 """Corpus sources (download_corpus) and the post-pretraining corpus (build_pt_corpus)."""
 
 import hashlib
+import os
 import re
-import string
+import sys
 import unicodedata
+from pathlib import Path
 
 import pandas as pd
 
-from shoplora.data.sources import SourceError, keep_languages, load_rows
+from shoplora.data.minhash import near_duplicates
+from shoplora.data.stream import gather, read_shard
 from shoplora.io.accounting import DropLog
 
 
-def template_fields(template):
-    return [name for _, name, _, _ in string.Formatter().parse(template) if name]
+def load_corpus_source(name, spec, base_dir=".", cache_dir="results/downloads", shards=1):
+    """Rows of one corpus source (any kind) as download_corpus and gather_corpus_source write
+    them: columns row, source, text (text may be empty). For tests and notebooks; the workflow
+    streams to parquet and never holds a source in memory."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp, open(os.devnull, "w") as quiet:
+        parts = [Path(tmp) / f"{shard}.parquet" for shard in range(shards)]
+        for shard, part in enumerate(parts):
+            read_shard(name, spec, shard, shards, part, base_dir=base_dir, cache_dir=cache_dir, progress=quiet)
+        gather(name, parts, Path(tmp) / "rows.parquet", spec["max_rows"])
+        return pd.read_parquet(Path(tmp) / "rows.parquet")
 
 
-def render_texts(frame, template, path):
-    """Fill the text template for every row; a field the template names must exist."""
-    for field in template_fields(template):
-        if field not in frame.columns:
-            raise SourceError(
-                f"{path}: field '{field}' named in the text template is not a column "
-                f"(columns: {', '.join(map(str, frame.columns))})"
-            )
-    rows = frame.to_dict("records")
-    return [template.format_map({k: _as_text(v) for k, v in row.items()}) for row in rows]
+_SPACES = re.compile(r"\s+")
 
 
 def _is_missing(value):
     return value is None or (isinstance(value, float) and value != value)
-
-
-def _as_text(value):
-    # Hub metadata keeps features and descriptions as lists: join them rather than print a repr.
-    if isinstance(value, str):
-        return value
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, (list, tuple)):
-        return " ".join(str(_as_text(v)) for v in value)
-    return "" if _is_missing(value) else value
-
-
-def load_corpus_source(name, spec, base_dir=".", cache_dir="results/downloads"):
-    """Rows of one corpus source (any kind): columns row, source, text (text may be empty)."""
-    frames = []
-    for origin, frame in load_rows(name, spec, base_dir, cache_dir):
-        texts = render_texts(frame, spec["text_template"], origin)
-        keep = keep_languages(frame, texts, spec)
-        frames.append(pd.DataFrame({"text": [t for t, k in zip(texts, keep) if k]}))
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"text": []})
-    out.insert(0, "source", name)
-    out.insert(0, "row", range(len(out)))
-    return out
-
-
-_SPACES = re.compile(r"\s+")
 
 
 def normalise_text(text):
@@ -69,8 +46,9 @@ def text_id(text):
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def build_pt_corpus(frames, min_chars=1):
-    """Concatenate sources, normalise, drop empty and exact-duplicate texts with records."""
+def build_pt_corpus(frames, min_chars=1, near_dup=None, progress=sys.stderr):
+    """Concatenate sources, normalise, drop empty, exact-duplicate and (near_dup: the
+    corpus.near_duplicates section, when enabled) MinHash near-duplicate texts with records."""
     drops = DropLog()
     kept, seen = [], {}
     rows_in, rows_kept = {}, {}
@@ -90,5 +68,13 @@ def build_pt_corpus(frames, min_chars=1):
             seen[tid] = True
             kept.append({"id": tid, "source": source, "text": text})
             rows_kept[source] = rows_kept.get(source, 0) + 1
+    if near_dup and near_dup["enabled"]:
+        found = near_duplicates([k["id"] for k in kept], [k["text"] for k in kept], near_dup, progress)
+        for k in kept:
+            if k["id"] in found:
+                kept_id, similarity = found[k["id"]]
+                drops.drop(k["id"], k["source"], "near_duplicate", duplicate_of=kept_id, score=similarity)
+                rows_kept[k["source"]] -= 1
+        kept = [k for k in kept if k["id"] not in found]
     corpus = pd.DataFrame(kept, columns=["id", "source", "text"])
     return corpus, drops.frame(), drops.summary(rows_in, rows_kept)

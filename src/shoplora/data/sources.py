@@ -21,7 +21,7 @@ class SourceError(ValueError):
     """A source that cannot be read; the message names the source and the file or dataset."""
 
 
-def _format_of(path, declared=None):
+def file_format(path, declared=None):
     name = Path(path).name.lower()
     compression = None
     for suffix, kind in COMPRESSIONS.items():
@@ -63,7 +63,7 @@ def check_csv_quoting(path, compression=None):
 
 def read_table(path, declared_format=None):
     """Read JSONL, JSON, parquet or CSV (optionally .gz or .zst) into a DataFrame."""
-    fmt, compression = _format_of(path, declared_format)
+    fmt, compression = file_format(path, declared_format)
     try:
         if fmt in ("jsonl", "json"):
             return pd.read_json(path, lines=fmt == "jsonl", compression=compression)
@@ -106,7 +106,9 @@ def _url_rows(name, spec, cache_dir):
     return [(str(path), read_table(path, spec["format"]))]
 
 
-def _hf_rows(name, spec):
+def open_hf_dataset(name, spec):
+    """The split as a `datasets` Dataset (or IterableDataset when streaming; with max_rows, a
+    seeded shuffle buffer of 10,000 and the first N)."""
     import datasets
 
     dataset_id = spec["dataset"]
@@ -131,11 +133,16 @@ def _hf_rows(name, spec):
             f"in the local cache and the Hub could not be reached, or it does not exist.{hint} "
             f"({type(err).__name__}: {str(err)[:300]})"
         ) from None
-    if kwargs["streaming"]:
-        if spec["max_rows"]:
-            data = data.shuffle(seed=spec["seed"], buffer_size=10_000).take(spec["max_rows"])
-        return [(dataset_id, pd.DataFrame(list(data)))]
-    return [(dataset_id, data.to_pandas())]
+    if kwargs["streaming"] and spec["max_rows"]:
+        data = data.shuffle(seed=spec["seed"], buffer_size=10_000).take(spec["max_rows"])
+    return data
+
+
+def _hf_rows(name, spec):
+    data = open_hf_dataset(name, spec)
+    if spec["streaming"]:
+        return [(spec["dataset"], pd.DataFrame(list(data)))]
+    return [(spec["dataset"], data.to_pandas())]
 
 
 def load_rows(name, spec, base_dir=".", cache_dir="results/downloads"):
@@ -159,18 +166,3 @@ def load_rows(name, spec, base_dir=".", cache_dir="results/downloads"):
             (o, g.drop(columns="__origin").reset_index(drop=True)) for o, g in joined.groupby("__origin", sort=False)
         ]
     return parts
-
-
-def keep_languages(frame, texts, spec):
-    """Boolean mask of rows in one of `spec['languages']` (detected, or from `language_field`)."""
-    wanted = spec["languages"]
-    if not wanted:
-        return pd.Series(True, index=frame.index)
-    field = spec["language_field"]
-    if field:
-        if field not in frame.columns:
-            raise SourceError(f"language_field '{field}' is not a column (columns: {', '.join(frame.columns)})")
-        return frame[field].astype(str).isin(wanted)
-    import py3langid
-
-    return pd.Series([bool(t.strip()) and py3langid.classify(t)[0] in wanted for t in texts], index=frame.index)

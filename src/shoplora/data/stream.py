@@ -1,0 +1,286 @@
+"""download_corpus and gather_corpus_source: a corpus source read out of core, in shards.
+
+DuckDB reads each file (JSON Lines, JSON, CSV, parquet; gzip or zstd too) out of core and
+fills the text template in SQL; batches of `batch_rows` texts come back as Arrow, are
+language-filtered and appended to parquet row groups, so memory follows the batch size and
+DuckDB's memory limit, never the file's size. DuckDB was chosen over a pyarrow or `datasets`
+reader because it reads all four formats, compressed or not, with one engine, and its top-k
+(`ORDER BY ... LIMIT k`) keeps only k rows in memory.
+
+`max_rows` keeps the k rows with the smallest hash of (seed, text): a uniform, deterministic
+sample that does not depend on the order of the rows or files, and shards merge by taking the
+k smallest hashes of their own samples. Every row keeps its (file, row) position, so the
+gathered rows come out in file order whatever the shard count.
+
+A source with `shards: N` is read by N jobs: by file when it has at least N files, else every
+job reads every file and keeps the rows whose hash falls in its shard. A url or hf source is
+fetched once before them (fetch_corpus_source): downloaded, or the split written to parquet.
+"""
+
+import glob
+import os
+import string
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from shoplora.data.download import download
+from shoplora.data.sources import SourceError, check_csv_quoting, file_format, open_hf_dataset
+
+# Columns of a shard file: where each row came from (its order) and its sampling hash.
+SHARD_SCHEMA = pa.schema([("file_index", pa.int32()), ("row", pa.int64()), ("h", pa.uint64()), ("text", pa.string())])
+BATCH_ROWS = 65_536
+
+
+def _literal(text):
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _column(name):
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _field_sql(name, duck_type):
+    """A column as text as the template shows it: lists joined by spaces, null as ''."""
+    col = _column(name)
+    if duck_type.endswith("[]"):
+        return f"coalesce(array_to_string({col}, ' '), '')"
+    if duck_type == "VARCHAR":
+        return f"coalesce({col}, '')"
+    if duck_type == "JSON":  # a column whose rows disagree on the type: each row as its own kind
+        return (
+            f"coalesce(CASE json_type({col}) WHEN 'VARCHAR' THEN {col} ->> '$' "
+            f"WHEN 'ARRAY' THEN array_to_string({col} ->> '$[*]', ' ') "
+            f"WHEN 'NULL' THEN '' ELSE CAST({col} AS VARCHAR) END, '')"
+        )
+    return f"coalesce(CAST({col} AS VARCHAR), '')"
+
+
+def template_sql(template, column_types, origin):
+    """The SQL expression that fills a Python format template from a row's columns."""
+    parts = []
+    for literal, field, spec, conversion in string.Formatter().parse(template):
+        if literal:
+            parts.append(_literal(literal))
+        if field is None:
+            continue
+        if spec or conversion:
+            raise SourceError(
+                f"{origin}: text template field {{{field}}} has a format spec or conversion; "
+                "only plain {column} fields are supported"
+            )
+        if field not in column_types:
+            raise SourceError(
+                f"{origin}: field '{field}' named in the text template is not a column "
+                f"(columns: {', '.join(column_types)})"
+            )
+        parts.append(_field_sql(field, column_types[field]))
+    return "concat(" + ", ".join(parts) + ")" if parts else "''"
+
+
+def _reader_sql(path, fmt, compression, exhaustive=False):
+    duck_compression = _literal(compression or "none")
+    if fmt in ("jsonl", "json"):
+        layout = "'newline_delimited'" if fmt == "jsonl" else "'auto'"
+        # exhaustive: infer types from every row, for files whose first rows mislead the sample.
+        sample = ", sample_size=-1" if exhaustive else ""
+        return f"read_json({_literal(path)}, format={layout}, compression={duck_compression}{sample})"
+    if fmt == "csv":
+        return f"read_csv({_literal(path)}, header=true, all_varchar=true, compression={duck_compression})"
+    if fmt == "parquet":
+        return f"read_parquet({_literal(path)})"
+    raise SourceError(
+        f"{path}: unsupported file type (use .jsonl, .json, .parquet or .csv, optionally .gz or .zst, or set `format`)"
+    )
+
+
+def connect(memory_mb, threads=None):
+    import duckdb
+
+    threads = threads or max(1, len(os.sched_getaffinity(0)))
+    return duckdb.connect(config={"memory_limit": f"{memory_mb}MB", "threads": threads})
+
+
+def source_files(name, spec, base_dir=".", cache_dir="results/downloads"):
+    """[(origin, local path, format, compression)]: the files a source's rows are read from.
+
+    url: downloaded once (resumable) into cache_dir; hf: the split written to parquet there in
+    batches, so every kind is then read the same way."""
+    kind = spec["kind"]
+    if kind == "file":
+        paths = sorted(glob.glob(str(Path(base_dir) / spec["path"])))
+        if not paths:
+            raise SourceError(f"source '{name}': no file matches {spec['path']}")
+        return [(p, p, *file_format(p, spec["format"])) for p in paths]
+    if kind == "url":
+        url = spec["url"]
+        dest = Path(cache_dir) / name / (Path(urlparse(url).path).name or "download")
+        try:
+            path = download(url, dest, sha256=spec["sha256"])
+        except Exception as err:  # noqa: BLE001 - any failure is reported with the source's name
+            raise SourceError(f"source '{name}': {err}") from None
+        return [(url, str(path), *file_format(path, spec["format"]))]
+    if kind == "hf":
+        return [(spec["dataset"], str(_hf_to_parquet(name, spec, cache_dir)), "parquet", None)]
+    raise SourceError(f"source '{name}': unknown kind {kind!r}")
+
+
+def _hf_to_parquet(name, spec, cache_dir, batch_rows=BATCH_ROWS):
+    data = open_hf_dataset(name, spec)
+    dest = Path(cache_dir) / name / f"{spec['split']}.parquet"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(".parquet.part")
+    writer = None
+    try:
+        for batch in data.iter(batch_size=batch_rows):
+            table = pa.Table.from_pydict(batch)
+            writer = writer or pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table)
+    finally:
+        if writer:
+            writer.close()
+    if writer is None:
+        raise SourceError(f"source '{name}': Hugging Face dataset '{spec['dataset']}' has no rows")
+    os.replace(tmp, dest)
+    return dest
+
+
+class _ShardWriter:
+    """Appends filtered batches to a parquet file of SHARD_SCHEMA, one row group per batch."""
+
+    def __init__(self, path):
+        self.writer = pq.ParquetWriter(path, SHARD_SCHEMA)
+        self.rows = 0
+
+    def write(self, batch):
+        if batch.num_rows:
+            self.writer.write_batch(batch)
+            self.rows += batch.num_rows
+
+    def close(self):
+        self.writer.close()
+
+
+def _language_mask(texts, languages, batch):
+    """Rows in `languages`: from the `lang` column when the source names a language_field."""
+    if "lang" in batch.schema.names:
+        return pc.is_in(batch.column("lang").cast(pa.string()), value_set=pa.array(languages))
+    import py3langid
+
+    return pa.array([bool(t.strip()) and py3langid.classify(t)[0] in languages for t in texts.to_pylist()])
+
+
+def _file_batches(con, name, spec, path, fmt, compression, batch_rows):
+    """Arrow batches (text, h[, lang]) of one file; retried once with exhaustive type inference."""
+    if fmt == "csv":
+        check_csv_quoting(path, compression)
+    for exhaustive in (False, True):
+        try:
+            reader = _reader_sql(path, fmt, compression, exhaustive)
+            columns = {row[0]: row[1] for row in con.sql(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
+            text = template_sql(spec["text_template"], columns, path)
+            lang = ""
+            if spec["languages"] and spec["language_field"]:
+                if spec["language_field"] not in columns:
+                    raise SourceError(
+                        f"{path}: language_field '{spec['language_field']}' is not a column "
+                        f"(columns: {', '.join(columns)})"
+                    )
+                lang = f", CAST({_column(spec['language_field'])} AS VARCHAR) AS lang"
+            seed = _literal(f"{spec['seed']}\x1f")
+            query = (
+                f"SELECT text, md5_number_lower({seed} || text) AS h{lang} FROM "
+                f"(SELECT {text} AS text{lang} FROM {reader})"
+            )
+            yield from con.sql(query).to_arrow_reader(batch_rows)
+            return
+        except SourceError:
+            raise
+        except Exception as err:  # noqa: BLE001 - DuckDB's errors name the byte and line
+            if exhaustive or fmt not in ("jsonl", "json") or "Malformed JSON" in str(err):
+                raise SourceError(f"source '{name}': {path}: cannot read as {fmt} ({err})") from None
+            print(f"{path}: reading again with types inferred from every row ({str(err)[:200]})", file=sys.stderr)
+
+
+def read_shard(name, spec, shard, shards, out_path, *, files=None, base_dir=".", cache_dir="results/downloads",
+               memory_mb=1024, batch_rows=BATCH_ROWS, progress=sys.stderr):  # fmt: skip
+    """Write shard `shard` of `shards` of a source to out_path (SHARD_SCHEMA), sampled to max_rows.
+
+    files: source_files' list when fetch_corpus_source has fetched them (else fetched here).
+    Returns {"files", "rows_read", "rows_kept", "seconds"}.
+    """
+    started = time.perf_counter()
+    files = files or source_files(name, spec, base_dir, cache_dir)
+    by_file = shards > 1 and len(files) >= shards
+    con = connect(memory_mb)
+    staged = Path(str(out_path) + ".staged.parquet")
+    writer = _ShardWriter(staged)
+    rows_read = 0
+    try:
+        for file_index, (origin, path, fmt, compression) in enumerate(files):
+            if by_file and file_index % shards != shard:
+                continue
+            row = 0
+            for batch in _file_batches(con, name, spec, path, fmt, compression, batch_rows):
+                n = batch.num_rows
+                table = pa.RecordBatch.from_arrays(
+                    [pa.array([file_index] * n, pa.int32()), pa.array(range(row, row + n), pa.int64()),
+                     batch.column("h"), batch.column("text")],
+                    schema=SHARD_SCHEMA,
+                )  # fmt: skip
+                row += n
+                rows_read += n
+                keep = None
+                if shards > 1 and not by_file:
+                    keep = _in_shard(batch.column("h"), shard, shards)
+                if spec["languages"]:
+                    lang_keep = _language_mask(batch.column("text"), spec["languages"], batch)
+                    keep = lang_keep if keep is None else pc.and_(keep, lang_keep)
+                writer.write(table.filter(keep) if keep is not None else table)
+                print(f"{name} shard {shard}/{shards}: {rows_read} rows read from {origin}", file=progress, flush=True)
+    finally:
+        writer.close()
+    sample_to(con, [staged], out_path, spec["max_rows"])
+    staged.unlink()
+    kept = pq.ParquetFile(out_path).metadata.num_rows
+    return {"files": len(files), "rows_read": rows_read, "rows_kept": kept, "seconds": time.perf_counter() - started}
+
+
+def _in_shard(hashes, shard, shards):
+    """Rows whose hash falls in this shard (hash mod shards), computed in numpy on the uint64s."""
+    import numpy as np
+
+    values = hashes.to_numpy(zero_copy_only=False)
+    return pa.array(values % np.uint64(shards) == np.uint64(shard))
+
+
+def sample_to(con, parts, out_path, max_rows):
+    """Rows of the shard files `parts` in file order, or the max_rows with the smallest hashes."""
+    files = "[" + ", ".join(_literal(str(p)) for p in parts) + "]"
+    rows = f"SELECT * FROM read_parquet({files})"
+    if max_rows:
+        rows = f"SELECT * FROM ({rows}) ORDER BY h, file_index, row LIMIT {int(max_rows)}"
+    tmp = Path(str(out_path) + ".part")
+    con.sql(f"COPY (SELECT * FROM ({rows}) ORDER BY file_index, row) TO {_literal(str(tmp))} (FORMAT parquet)")
+    os.replace(tmp, out_path)
+
+
+def gather(source, parts, out_path, max_rows, memory_mb=1024):
+    """download_corpus's shards merged into the source's rows: columns row, source, text."""
+    con = connect(memory_mb)
+    merged = Path(str(out_path) + ".merged.parquet")
+    sample_to(con, parts, merged, max_rows)
+    tmp = Path(str(out_path) + ".part")
+    con.sql(
+        f"COPY (SELECT CAST(row_number() OVER (ORDER BY file_index, row) - 1 AS BIGINT) AS row, "
+        f"{_literal(source)} AS source, text FROM read_parquet({_literal(str(merged))}) ORDER BY file_index, row) "
+        f"TO {_literal(str(tmp))} (FORMAT parquet)"
+    )
+    os.replace(tmp, out_path)
+    merged.unlink()
+    return pq.ParquetFile(out_path).metadata.num_rows

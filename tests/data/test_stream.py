@@ -1,0 +1,129 @@
+"""Corpus sources read out of core: every format and compression, sampling, shards, languages."""
+
+import gzip
+import json
+import random
+import sys
+
+import pandas as pd
+import pytest
+import zstandard
+
+from shoplora.config.schema import section_defaults
+from shoplora.data.corpus import load_corpus_source
+from shoplora.data.sources import SourceError
+
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "bench"))
+from amazon_shaped import product  # noqa: E402
+
+TEMPLATE = "{title}. {features} {description} Sold by {store}."
+
+
+def spec(path, **kw):
+    return section_defaults("corpus", "sources", "*", kind="file", path=str(path), text_template=TEMPLATE, **kw)
+
+
+def products(n, seed=0):
+    rng = random.Random(seed)
+    return [product(rng, i) for i in range(n)]
+
+
+def reference_texts(rows):
+    """The template filled as the pandas reader filled it: lists joined by spaces, null empty."""
+
+    def text(value):
+        if isinstance(value, list):
+            return " ".join(map(str, value))
+        return "" if value is None else str(value)
+
+    return [TEMPLATE.format_map({k: text(v) for k, v in row.items()}) for row in rows]
+
+
+def write_jsonl(path, rows, opener=open):
+    with opener(path, "wt", encoding="utf-8") as out:
+        out.writelines(json.dumps(r) + "\n" for r in rows)
+    return path
+
+
+@pytest.mark.parametrize("name", ["p.jsonl", "p.jsonl.gz", "p.jsonl.zst", "p.json", "p.parquet", "p.csv", "p.csv.gz"])
+def test_every_format_and_compression_gives_the_template_texts_in_file_order(tmp_path, name):
+    rows = products(300)
+    path = tmp_path / name
+    if name.endswith(".json"):
+        path.write_text(json.dumps(rows))
+    elif name.endswith(".parquet"):
+        pd.DataFrame(rows).to_parquet(path)
+    elif ".csv" in name:  # CSV holds strings: lists as they would be exported, joined
+        flat = [{k: (" ".join(v) if isinstance(v, list) else v) for k, v in r.items() if k != "images"} for r in rows]
+        pd.DataFrame(flat).to_csv(path, index=False, compression="gzip" if name.endswith(".gz") else None)
+    else:
+        opener = {"gz": gzip.open, "zst": zstandard.open}.get(name.rsplit(".", 1)[-1], open)
+        write_jsonl(path, rows, opener)
+    out = load_corpus_source("products", spec(path))
+    assert out["text"].tolist() == reference_texts(rows)
+    assert out["row"].tolist() == list(range(300)) and set(out["source"]) == {"products"}
+
+
+def test_max_rows_sample_is_independent_of_shards_row_order_and_files(tmp_path):
+    rows = products(2000)
+    one = write_jsonl(tmp_path / "one.jsonl", rows)
+    shuffled = rows[:]
+    random.Random(1).shuffle(shuffled)
+    (tmp_path / "parts").mkdir()
+    for k in range(3):
+        write_jsonl(tmp_path / "parts" / f"part{k}.jsonl", shuffled[k::3])
+    sample = load_corpus_source("p", spec(one, max_rows=150))
+    assert len(sample) == 150 and sample["row"].tolist() == list(range(150))
+    texts = reference_texts(rows)
+    # In file order, and the same rows whatever the shard count or the order of rows and files.
+    assert sample["text"].tolist() == [t for t in texts if t in set(sample["text"])]
+    for shards in (2, 3, 5):
+        assert load_corpus_source("p", spec(one, max_rows=150), shards=shards).equals(sample)
+    for shards in (1, 3):  # three files: sharded by file
+        other = load_corpus_source("p", spec(tmp_path / "parts/*.jsonl", max_rows=150), shards=shards)
+        assert sorted(other["text"]) == sorted(sample["text"])
+    # Another seed, another sample.
+    assert set(load_corpus_source("p", spec(one, max_rows=150, seed=1))["text"]) != set(sample["text"])
+
+
+def test_sharded_read_equals_the_unsharded_one(tmp_path):
+    rows = products(500)
+    (tmp_path / "parts").mkdir()
+    for k in range(4):
+        write_jsonl(tmp_path / "parts" / f"part{k}.jsonl", rows[k * 125 : (k + 1) * 125])
+    whole = load_corpus_source("p", spec(tmp_path / "parts/*.jsonl"))
+    assert whole["text"].tolist() == reference_texts(rows)
+    for shards in (2, 4, 7):  # by file (2, 4) and by row hash (7 > 4 files)
+        pd.testing.assert_frame_equal(load_corpus_source("p", spec(tmp_path / "parts/*.jsonl"), shards=shards), whole)
+
+
+def test_languages_are_filtered_before_the_sample(tmp_path):
+    english = [{"title": f"A sturdy steel water bottle number {i}", "lang": "en"} for i in range(40)]
+    german = [{"title": f"Eine robuste Trinkflasche aus Stahl mit Nummer {i}", "lang": "de"} for i in range(40)]
+    path = write_jsonl(tmp_path / "mixed.jsonl", [r for pair in zip(english, german) for r in pair])
+    kw = {"text_template": "{title}", "languages": ["en"]}
+    detected = load_corpus_source("m", {**spec(path), **kw})
+    assert detected["text"].tolist() == [r["title"] for r in english]
+    by_field = load_corpus_source("m", {**spec(path), **kw, "language_field": "lang", "max_rows": 10})
+    assert len(by_field) == 10 and set(by_field["text"]) <= {r["title"] for r in english}
+
+
+def test_a_column_whose_type_changes_late_is_read_as_text(tmp_path):
+    rows = [{"title": f"t{i}", "price": 1.5} for i in range(25_000)] + [{"title": "late", "price": "ten dollars"}]
+    path = write_jsonl(tmp_path / "mixed.jsonl", rows)
+    out = load_corpus_source("m", {**spec(path), "text_template": "{title} costs {price}"})
+    assert out["text"].tolist()[-2:] == ["t24999 costs 1.5", "late costs ten dollars"]
+
+
+def test_bad_input_names_the_file_line_and_field(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"title": "a"}\n{"title": "b"\n{"title": "c"}\n')
+    with pytest.raises(SourceError, match=r"bad.jsonl.*cannot read as jsonl.*Malformed JSON.*line"):
+        load_corpus_source("b", {**spec(path), "text_template": "{title}"})
+    good = write_jsonl(tmp_path / "good.jsonl", [{"title": "a"}])
+    with pytest.raises(SourceError, match=r"good.jsonl: field 'brand' named in the text template is not a column"):
+        load_corpus_source("g", {**spec(good), "text_template": "{title} by {brand}"})
+    with pytest.raises(SourceError, match=r"format spec or conversion"):
+        load_corpus_source("g", {**spec(good), "text_template": "{title!r}"})
