@@ -236,6 +236,11 @@ def test_real_config_validates_and_dry_runs(tmp_path):
     for job in ("download_corpus", "download_task_set", "generate", "curate_sft", "train_pt", "train_sft"):
         assert f"rule {job}:" in out
     assert "meta_beauty" in out and "eshop_instruct" in out
+    # The Electronics metadata is read by four shard jobs after one download.
+    for shard in range(4):
+        assert f"results/corpus/shards/meta_electronics/{shard}.parquet" in out
+    assert "results/corpus/shards/meta_electronics/4.parquet" not in out
+    assert "rule fetch_corpus_source:" in out and "rule gather_corpus_source:" in out
     assert "products" not in out and "generated/local" not in out  # not merged with the default
 
 

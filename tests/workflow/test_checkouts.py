@@ -47,4 +47,4 @@ def test_a_second_checkout_runs_its_own_code(tmp_path):
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert marker in (workdir / "logs/download_corpus/products.log").read_text()
+    assert marker in (workdir / "logs/download_corpus/products/0.log").read_text()

@@ -94,7 +94,14 @@ def test_dedup_threshold_change_reruns_curation_but_never_generation(finished_ru
     finally:
         config_path.write_text(original)
     assert {"curate_sft", "build_datasets", "train_sft", "merge", "metrics_table"} <= set(jobs)
-    assert not {"generate", "parse_generated", "download_corpus", "build_pt_corpus", "prepare_base_model"} & set(jobs)
+    assert not {
+        "generate",
+        "parse_generated",
+        "download_corpus",
+        "gather_corpus_source",
+        "build_pt_corpus",
+        "prepare_base_model",
+    } & set(jobs)
     assert jobs["infer"] == 6  # only the fine-tuned model's predictions
 
 

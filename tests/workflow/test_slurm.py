@@ -7,6 +7,8 @@ the gpu partition. It compares the results with the local run of the same config
 cancels a running job with scancel to show the profile's retry runs it again to success.
 """
 
+import functools
+import http.server
 import re
 import shutil
 import subprocess
@@ -23,6 +25,7 @@ EVAL_SETS = ("multiple-choice", "ranking", "generation")
 GPU_RULES = {"train_pt", "train_sft", "merge", "infer"}
 CPU_RULES = {
     "download_corpus",
+    "gather_corpus_source",
     "build_pt_corpus",
     "prepare_base_model",
     "generate",
@@ -89,6 +92,10 @@ def test_whole_workflow_on_a_real_slurm(tmp_path, finished_run):
     (tmp_path / "cluster").mkdir()
     # Every rule of the DAG, on three of the six eval sets to keep the test short.
     cluster = make_small_workdir(tmp_path / "cluster", EVAL_SETS)
+    # The products source read by two shard jobs: the PT corpus must equal the unsharded local run's.
+    config = yaml.safe_load((cluster / "config/config.yaml").read_text())
+    config["corpus"]["sources"]["products"]["shards"] = 2
+    (cluster / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     before = {j["JobId"] for j in slurm_jobs()}
     cancelled = []
 
@@ -119,6 +126,8 @@ def test_whole_workflow_on_a_real_slurm(tmp_path, finished_run):
         by_rule.setdefault(rule_of(job), []).append(job)
     assert set(by_rule) == GPU_RULES | CPU_RULES, f"rules seen by Slurm: {sorted(by_rule, key=str)}"
     assert sum(j["JobState"] == "COMPLETED" for j in by_rule["infer"]) == 2 * len(EVAL_SETS)  # both models
+    shard_jobs = [j for j in by_rule["download_corpus"] if j["JobState"] == "COMPLETED"]
+    assert len(shard_jobs) == 3, by_rule["download_corpus"]  # products in 2 shards, reviews in 1
     for rule, rule_jobs in by_rule.items():
         for job in rule_jobs:
             asked_gpus = job.get("TresPerJob", "")
@@ -154,10 +163,28 @@ def test_whole_workflow_on_a_real_slurm(tmp_path, finished_run):
 def test_network_rules_stay_on_the_submit_host_when_asked(tmp_path):
     profile = profile_for_this_machine(tmp_path)
     (tmp_path / "work").mkdir()
-    workdir = make_workdir(tmp_path / "work", {"cluster": {"network_rules_on_submit_host": True}})
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(REPO / "resources/corpus"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/products.jsonl"
+    overrides = {
+        "cluster": {"network_rules_on_submit_host": True},
+        "corpus": {"sources": {"products": {"kind": "url", "url": url, "shards": 2}}},
+    }
+    workdir = make_workdir(tmp_path / "work", overrides)
+    config = yaml.safe_load((workdir / "config/config.yaml").read_text())
+    del config["corpus"]["sources"]["products"]["path"]  # a url source has no path
+    (workdir / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     before = {j["JobId"] for j in slurm_jobs()}
-    proc = run_snakemake(workdir, "--profile", str(profile), "results/corpus/pt_corpus.parquet", timeout=600)
-    rules = [rule_of(j) for j in slurm_jobs() if j["JobId"] not in before]
-    assert rules == ["build_pt_corpus"], rules
-    assert "localrule download_corpus:" in proc.stdout + proc.stderr
+    try:
+        proc = run_snakemake(workdir, "--profile", str(profile), "results/corpus/pt_corpus.parquet", timeout=600)
+    finally:
+        server.shutdown()
+    rules = sorted(rule_of(j) for j in slurm_jobs() if j["JobId"] not in before)
+    # The download stays on this host; reading its shards is submitted like any other job.
+    assert (
+        rules
+        == ["build_pt_corpus", "download_corpus", "download_corpus", "download_corpus"] + ["gather_corpus_source"] * 2
+    ), rules
+    assert "localrule fetch_corpus_source:" in proc.stdout + proc.stderr
     assert (workdir / "results/corpus/pt_corpus.parquet").exists()

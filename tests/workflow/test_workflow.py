@@ -12,6 +12,7 @@ from conftest import BIN, REPO, make_workdir, planned_jobs, run_snakemake
 RULES = [
     "prepare_base_model",
     "download_corpus",
+    "gather_corpus_source",
     "build_pt_corpus",
     "generate",
     "parse_generated",

@@ -29,7 +29,7 @@ if isinstance(SWEEP, list) and PLANNED_STEPS is not None and set(SWEEP) - set(PL
     )
 
 # Rules that reach the internet; on clusters with offline compute nodes they stay on the submit host.
-NETWORK_RULES = ["download_corpus", "download_task_set", "prepare_base_model", "generate"]
+NETWORK_RULES = ["fetch_corpus_source", "download_task_set", "prepare_base_model", "generate"]
 if config["cluster"]["network_rules_on_submit_host"]:
     workflow.localrules(*NETWORK_RULES)
 
@@ -42,6 +42,7 @@ wildcard_constraints:
     model="base|finetuned",
     split="eval|dev",
     step=r"\d+",
+    shard=r"\d+",
 
 
 def corpus_source(wildcards):
@@ -55,8 +56,24 @@ def local_files(spec):
     return sorted(glob.glob(spec["path"])) if spec["kind"] == "file" else []
 
 
-def corpus_files(wildcards):
-    return local_files(corpus_source(wildcards))
+def corpus_shard_files(wildcards):
+    """The local files a shard reads: its share of them when sharded by file, else all."""
+    spec = corpus_source(wildcards)
+    files = local_files(spec)
+    shards = spec["shards"]
+    if shards > 1 and len(files) >= shards:
+        return files[int(wildcards.shard) :: shards]
+    return files
+
+
+def fetched_manifest(wildcards):
+    kind = corpus_source(wildcards)["kind"]
+    return f"results/downloads/{wildcards.source}.json" if kind in ("url", "hf") else []
+
+
+def corpus_shards(wildcards):
+    shards = corpus_source(wildcards)["shards"]
+    return expand("results/corpus/shards/{source}/{shard}.parquet", source=wildcards.source, shard=range(shards))
 
 
 def task_set_section(wildcards):

@@ -1,16 +1,50 @@
-rule download_corpus:
-    input:
-        files=corpus_files,
+# A url or hf source is fetched once (the file downloaded, the split written to parquet), then
+# read by `shards` jobs (1 unless configured), merged by gather_corpus_source.
+rule fetch_corpus_source:
     output:
-        rows="results/corpus/raw/{source}.parquet",
+        manifest="results/downloads/{source}.json",
     log:
-        "logs/download_corpus/{source}.log",
+        "logs/fetch_corpus_source/{source}.log",
     conda:
         "../../envs/data.yaml"
     params:
         source=corpus_source,
     script:
+        "../scripts/fetch_corpus_source.py"
+
+
+rule download_corpus:
+    input:
+        files=corpus_shard_files,
+        fetched=fetched_manifest,
+    output:
+        rows=temp("results/corpus/shards/{source}/{shard}.parquet"),
+    log:
+        "logs/download_corpus/{source}/{shard}.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        source=corpus_source,
+        shards=lambda wildcards: corpus_source(wildcards)["shards"],
+        memory_mb=config["corpus"]["read_memory_mb"],
+    script:
         "../scripts/download_corpus.py"
+
+
+rule gather_corpus_source:
+    input:
+        shards=corpus_shards,
+    output:
+        rows="results/corpus/raw/{source}.parquet",
+    log:
+        "logs/gather_corpus_source/{source}.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        max_rows=lambda wildcards: corpus_source(wildcards)["max_rows"],
+        memory_mb=config["corpus"]["read_memory_mb"],
+    script:
+        "../scripts/gather_corpus_source.py"
 
 
 rule build_pt_corpus:
@@ -26,6 +60,7 @@ rule build_pt_corpus:
         "../../envs/data.yaml"
     params:
         min_chars=config["corpus"]["min_chars"],
+        near_duplicates=config["corpus"]["near_duplicates"],
     script:
         "../scripts/build_pt_corpus.py"
 

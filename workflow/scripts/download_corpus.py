@@ -1,10 +1,21 @@
+import json
 import sys
+from pathlib import Path
 
-from shoplora.data.corpus import load_corpus_source
-from shoplora.io.atomic import write_parquet
+from shoplora.data.stream import read_shard
 from shoplora.io.smk import send_stderr_to_log
 
 send_stderr_to_log(snakemake)
-rows = load_corpus_source(snakemake.wildcards.source, snakemake.params.source)
-print(f"{snakemake.wildcards.source}: {len(rows)} rows", file=sys.stderr)
-write_parquet(snakemake.output.rows, rows)
+# url and hf sources were fetched once by fetch_corpus_source; file sources are read in place.
+fetched = snakemake.input.fetched
+files = [tuple(f) for f in json.loads(Path(fetched).read_text())["files"]] if fetched else None
+stats = read_shard(
+    snakemake.wildcards.source,
+    snakemake.params.source,
+    int(snakemake.wildcards.shard),
+    snakemake.params.shards,
+    snakemake.output.rows,
+    files=files,
+    memory_mb=snakemake.params.memory_mb,
+)
+print(f"{snakemake.wildcards.source} shard {snakemake.wildcards.shard}: {stats}", file=sys.stderr)
