@@ -16,7 +16,7 @@ def test_file_sources_render_the_template():
     rows = load_source(
         "products", {"path": "resources/corpus/products.jsonl", "text_template": "{title} by {brand}"}, base_dir=REPO
     )
-    assert len(rows) == 56
+    assert len(rows) == 57
     assert rows.loc[0, "text"] == "Trailmate 40L Hiking Backpack by Northpeak"
     assert set(rows["source"]) == {"products"}
 

@@ -48,6 +48,7 @@ def test_every_stage_left_its_outputs(finished_run):
     r = finished_run / "results"
     corpus = json.loads((r / "corpus/summary.json").read_text())["total"]
     assert corpus["rows_in"] == corpus["kept"] + corpus["dropped"] and corpus["dropped"] >= 2
+    assert corpus["reasons"]["near_duplicate"] >= 1  # the shipped reseller copy of a listing
     raw = read_jsonl(r / "generated/local/raw.jsonl")
     assert len(raw) == 2 and all(x["status"] == "success" for x in raw)
     curation = json.loads((r / "curated/curation_report.json").read_text())
