@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -175,36 +176,40 @@ def _language_mask(texts, languages, batch):
     return pa.array([bool(t.strip()) and py3langid.classify(t)[0] in languages for t in texts.to_pylist()])
 
 
-def _file_batches(con, name, spec, path, fmt, compression, batch_rows):
-    """Arrow batches (text, h[, lang]) of one file; retried once with exhaustive type inference."""
+class _TypesChanged(Exception):
+    """A JSON column's type changed after the rows DuckDB sampled: read the file again."""
+
+    def __init__(self, path, error):
+        super().__init__(f"{path}: reading again with types inferred from every row ({str(error)[:200]})")
+        self.path = path
+
+
+def _file_batches(con, name, spec, path, fmt, compression, batch_rows, exhaustive):
+    """Arrow batches (text, h[, lang]) of one file."""
     if fmt == "csv":
         check_csv_quoting(path, compression)
-    for exhaustive in (False, True):
-        try:
-            reader = _reader_sql(path, fmt, compression, exhaustive)
-            columns = {row[0]: row[1] for row in con.sql(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
-            text = template_sql(spec["text_template"], columns, path)
-            lang = ""
-            if spec["languages"] and spec["language_field"]:
-                if spec["language_field"] not in columns:
-                    raise SourceError(
-                        f"{path}: language_field '{spec['language_field']}' is not a column "
-                        f"(columns: {', '.join(columns)})"
-                    )
-                lang = f", CAST({_column(spec['language_field'])} AS VARCHAR) AS lang"
-            seed = _literal(f"{spec['seed']}\x1f")
-            query = (
-                f"SELECT text, md5_number_lower({seed} || text) AS h{lang} FROM "
-                f"(SELECT {text} AS text{lang} FROM {reader})"
-            )
-            yield from con.sql(query).to_arrow_reader(batch_rows)
-            return
-        except SourceError:
-            raise
-        except Exception as err:  # noqa: BLE001 - DuckDB's errors name the byte and line
-            if exhaustive or fmt not in ("jsonl", "json") or "Malformed JSON" in str(err):
-                raise SourceError(f"source '{name}': {path}: cannot read as {fmt} ({err})") from None
-            print(f"{path}: reading again with types inferred from every row ({str(err)[:200]})", file=sys.stderr)
+    reader = _reader_sql(path, fmt, compression, exhaustive)
+    try:
+        columns = {row[0]: row[1] for row in con.sql(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
+        text = template_sql(spec["text_template"], columns, path)
+        lang = ""
+        if spec["languages"] and spec["language_field"]:
+            if spec["language_field"] not in columns:
+                raise SourceError(
+                    f"{path}: language_field '{spec['language_field']}' is not a column (columns: {', '.join(columns)})"
+                )
+            lang = f", CAST({_column(spec['language_field'])} AS VARCHAR) AS lang"
+        seed = _literal(f"{spec['seed']}\x1f")
+        query = (
+            f"SELECT text, md5_number_lower({seed} || text) AS h{lang} FROM (SELECT {text} AS text{lang} FROM {reader})"
+        )
+        yield from con.sql(query).to_arrow_reader(batch_rows)
+    except SourceError:
+        raise
+    except Exception as err:  # noqa: BLE001 - DuckDB's errors name the byte and line
+        if exhaustive or fmt not in ("jsonl", "json") or "Malformed JSON" in str(err):
+            raise SourceError(f"source '{name}': {path}: cannot read as {fmt} ({err})") from None
+        raise _TypesChanged(path, err) from None
 
 
 def read_shard(name, spec, shard, shards, out_path, *, files=None, base_dir=".", cache_dir="results/downloads",
@@ -216,9 +221,25 @@ def read_shard(name, spec, shard, shards, out_path, *, files=None, base_dir=".",
     """
     started = time.perf_counter()
     files = files or source_files(name, spec, base_dir, cache_dir)
-    by_file = shards > 1 and len(files) >= shards
     con = connect(memory_mb)
     staged = Path(str(out_path) + ".staged.parquet")
+    exhaustive = set()
+    while True:  # once more for each file whose types changed mid-read: no row is written twice
+        try:
+            rows_read = _stage(con, name, spec, files, shard, shards, staged, batch_rows, exhaustive, progress)
+            break
+        except _TypesChanged as change:
+            print(change, file=progress, flush=True)
+            exhaustive.add(change.path)
+    sample_to(con, [staged], out_path, spec["max_rows"])
+    staged.unlink()
+    kept = pq.ParquetFile(out_path).metadata.num_rows
+    return {"files": len(files), "rows_read": rows_read, "rows_kept": kept, "seconds": time.perf_counter() - started}
+
+
+def _stage(con, name, spec, files, shard, shards, staged, batch_rows, exhaustive, progress):
+    """Every row of this shard, language-filtered, into `staged`; returns the rows read."""
+    by_file = shards > 1 and len(files) >= shards
     writer = _ShardWriter(staged)
     rows_read = 0
     try:
@@ -226,18 +247,17 @@ def read_shard(name, spec, shard, shards, out_path, *, files=None, base_dir=".",
             if by_file and file_index % shards != shard:
                 continue
             row = 0
-            for batch in _file_batches(con, name, spec, path, fmt, compression, batch_rows):
+            batches = _file_batches(con, name, spec, path, fmt, compression, batch_rows, path in exhaustive)
+            for batch in batches:
                 n = batch.num_rows
                 table = pa.RecordBatch.from_arrays(
-                    [pa.array([file_index] * n, pa.int32()), pa.array(range(row, row + n), pa.int64()),
+                    [pa.array(np.full(n, file_index, dtype=np.int32)), pa.array(np.arange(row, row + n)),
                      batch.column("h"), batch.column("text")],
                     schema=SHARD_SCHEMA,
                 )  # fmt: skip
                 row += n
                 rows_read += n
-                keep = None
-                if shards > 1 and not by_file:
-                    keep = _in_shard(batch.column("h"), shard, shards)
+                keep = _in_shard(batch.column("h"), shard, shards) if shards > 1 and not by_file else None
                 if spec["languages"]:
                     lang_keep = _language_mask(batch.column("text"), spec["languages"], batch)
                     keep = lang_keep if keep is None else pc.and_(keep, lang_keep)
@@ -245,16 +265,11 @@ def read_shard(name, spec, shard, shards, out_path, *, files=None, base_dir=".",
                 print(f"{name} shard {shard}/{shards}: {rows_read} rows read from {origin}", file=progress, flush=True)
     finally:
         writer.close()
-    sample_to(con, [staged], out_path, spec["max_rows"])
-    staged.unlink()
-    kept = pq.ParquetFile(out_path).metadata.num_rows
-    return {"files": len(files), "rows_read": rows_read, "rows_kept": kept, "seconds": time.perf_counter() - started}
+    return rows_read
 
 
 def _in_shard(hashes, shard, shards):
     """Rows whose hash falls in this shard (hash mod shards), computed in numpy on the uint64s."""
-    import numpy as np
-
     values = hashes.to_numpy(zero_copy_only=False)
     return pa.array(values % np.uint64(shards) == np.uint64(shard))
 
