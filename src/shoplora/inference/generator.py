@@ -6,7 +6,8 @@ is installed and a GPU is present. The transformers backend batches continuously
 computed once); `padded` runs `model.generate` on left-padded batches instead, and is what
 the continuous engine falls back to for attention it does not implement. Optional
 constrained decoding (answer_constraint.py) lets multiple-choice, ranking and retrieval
-answers contain only digits, commas and spaces.
+answers contain only digits, commas and spaces. A LoRA adapter may be given over the base
+model (the checkpoint sweep): PEFT folds it in memory, vLLM serves it unmerged.
 """
 
 import importlib.util
