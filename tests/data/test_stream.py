@@ -111,6 +111,13 @@ def test_languages_are_filtered_before_the_sample(tmp_path):
     assert detected["text"].tolist() == [r["title"] for r in english]
     by_field = load_corpus_source("m", {**spec(path), **kw, "language_field": "lang", "max_rows": 10})
     assert len(by_field) == 10 and set(by_field["text"]) <= {r["title"] for r in english}
+    # The rows left out are counted: read = kept by the filter + other language.
+    stats = read_shard("m", {**spec(path), **kw}, 0, 2, tmp_path / "0.parquet", progress=io.StringIO())
+    stats_1 = read_shard("m", {**spec(path), **kw}, 1, 2, tmp_path / "1.parquet", progress=io.StringIO())
+    assert stats["rows_read"] == stats_1["rows_read"] == 80
+    assert stats["rows_in_shard"] + stats_1["rows_in_shard"] == 80
+    assert stats["rows_other_language"] + stats_1["rows_other_language"] == 40
+    assert stats["rows_kept"] == stats["rows_in_shard"] - stats["rows_other_language"]
 
 
 def test_a_column_whose_type_changes_late_is_read_again_without_writing_a_row_twice(tmp_path):

@@ -100,10 +100,11 @@ def _reader_sql(path, fmt, compression, exhaustive=False):
     )
 
 
-def connect(memory_mb, threads=None):
+def connect(memory_mb):
+    """DuckDB with a memory limit, on the cores this job may use."""
     import duckdb
 
-    threads = threads or max(1, len(os.sched_getaffinity(0)))
+    threads = max(1, len(os.sched_getaffinity(0)))
     return duckdb.connect(config={"memory_limit": f"{memory_mb}MB", "threads": threads})
 
 
@@ -149,22 +150,6 @@ def _hf_to_parquet(name, spec, cache_dir, batch_rows=BATCH_ROWS):
         raise SourceError(f"source '{name}': Hugging Face dataset '{spec['dataset']}' has no rows")
     os.replace(tmp, dest)
     return dest
-
-
-class _ShardWriter:
-    """Appends filtered batches to a parquet file of SHARD_SCHEMA, one row group per batch."""
-
-    def __init__(self, path):
-        self.writer = pq.ParquetWriter(path, SHARD_SCHEMA)
-        self.rows = 0
-
-    def write(self, batch):
-        if batch.num_rows:
-            self.writer.write_batch(batch)
-            self.rows += batch.num_rows
-
-    def close(self):
-        self.writer.close()
 
 
 def _language_mask(texts, languages, batch):
@@ -226,7 +211,7 @@ def read_shard(name, spec, shard, shards, out_path, *, files=None, base_dir=".",
     exhaustive = set()
     while True:  # once more for each file whose types changed mid-read: no row is written twice
         try:
-            rows_read = _stage(con, name, spec, files, shard, shards, staged, batch_rows, exhaustive, progress)
+            counts = _stage(con, name, spec, files, shard, shards, staged, batch_rows, exhaustive, progress)
             break
         except _TypesChanged as change:
             print(change, file=progress, flush=True)
@@ -234,21 +219,22 @@ def read_shard(name, spec, shard, shards, out_path, *, files=None, base_dir=".",
     sample_to(con, [staged], out_path, spec["max_rows"])
     staged.unlink()
     kept = pq.ParquetFile(out_path).metadata.num_rows
-    return {"files": len(files), "rows_read": rows_read, "rows_kept": kept, "seconds": time.perf_counter() - started}
+    return {"files": len(files), **counts, "rows_kept": kept, "seconds": round(time.perf_counter() - started, 3)}
 
 
 def _stage(con, name, spec, files, shard, shards, staged, batch_rows, exhaustive, progress):
-    """Every row of this shard, language-filtered, into `staged`; returns the rows read."""
+    """Every row of this shard, language-filtered, into `staged`.
+
+    Returns {"rows_read", "rows_in_shard", "rows_other_language"}: rows the language filter
+    leaves out are counted here (a corpus has too many to record one by one)."""
     by_file = shards > 1 and len(files) >= shards
-    writer = _ShardWriter(staged)
-    rows_read = 0
-    try:
+    counts = {"rows_read": 0, "rows_in_shard": 0, "rows_other_language": 0}
+    with pq.ParquetWriter(staged, SHARD_SCHEMA) as writer:
         for file_index, (origin, path, fmt, compression) in enumerate(files):
             if by_file and file_index % shards != shard:
                 continue
             row = 0
-            batches = _file_batches(con, name, spec, path, fmt, compression, batch_rows, path in exhaustive)
-            for batch in batches:
+            for batch in _file_batches(con, name, spec, path, fmt, compression, batch_rows, path in exhaustive):
                 n = batch.num_rows
                 table = pa.RecordBatch.from_arrays(
                     [pa.array(np.full(n, file_index, dtype=np.int32)), pa.array(np.arange(row, row + n)),
@@ -256,16 +242,19 @@ def _stage(con, name, spec, files, shard, shards, staged, batch_rows, exhaustive
                     schema=SHARD_SCHEMA,
                 )  # fmt: skip
                 row += n
-                rows_read += n
-                keep = _in_shard(batch.column("h"), shard, shards) if shards > 1 and not by_file else None
+                counts["rows_read"] += n
+                if shards > 1 and not by_file:
+                    in_shard = _in_shard(batch.column("h"), shard, shards)
+                    table, batch = table.filter(in_shard), batch.filter(in_shard)
+                counts["rows_in_shard"] += table.num_rows
                 if spec["languages"]:
-                    lang_keep = _language_mask(batch.column("text"), spec["languages"], batch)
-                    keep = lang_keep if keep is None else pc.and_(keep, lang_keep)
-                writer.write(table.filter(keep) if keep is not None else table)
-                print(f"{name} shard {shard}/{shards}: {rows_read} rows read from {origin}", file=progress, flush=True)
-    finally:
-        writer.close()
-    return rows_read
+                    table = table.filter(_language_mask(table.column("text"), spec["languages"], batch))
+                    counts["rows_other_language"] += batch.num_rows - table.num_rows
+                if table.num_rows:
+                    writer.write_batch(table)
+                print(f"{name} shard {shard}/{shards}: {counts['rows_read']} rows read from {origin}",
+                      file=progress, flush=True)  # fmt: skip
+    return counts
 
 
 def _in_shard(hashes, shard, shards):
