@@ -5,6 +5,7 @@ from snakemake.exceptions import WorkflowError
 
 # The Snakefile has put this checkout's src/ on the path.
 from shoplora.config.check import ConfigError, check_config
+from shoplora.data.stream import sharded_by_file
 from shoplora.training.checkpoints import planned_steps
 
 # Validates and fills in the schema's defaults, the one place they live.
@@ -61,7 +62,7 @@ def corpus_shard_files(wildcards):
     spec = corpus_source(wildcards)
     files = local_files(spec)
     shards = spec["shards"]
-    if shards > 1 and len(files) >= shards:
+    if sharded_by_file(len(files), shards):
         return files[int(wildcards.shard) :: shards]
     return files
 

@@ -38,6 +38,12 @@ SHARD_SCHEMA = pa.schema([("file_index", pa.int32()), ("row", pa.int64()), ("h",
 BATCH_ROWS = 65_536
 
 
+def sharded_by_file(file_count, shards):
+    """Whether a source's shards split its files (else each shard reads every file and keeps
+    the rows whose hash falls in it); the workflow's input functions ask the same question."""
+    return shards > 1 and file_count >= shards
+
+
 def _literal(text):
     return "'" + str(text).replace("'", "''") + "'"
 
@@ -227,7 +233,7 @@ def _stage(con, name, spec, files, shard, shards, staged, batch_rows, exhaustive
 
     Returns {"rows_read", "rows_in_shard", "rows_other_language"}: rows the language filter
     leaves out are counted here (a corpus has too many to record one by one)."""
-    by_file = shards > 1 and len(files) >= shards
+    by_file = sharded_by_file(len(files), shards)
     counts = {"rows_read": 0, "rows_in_shard": 0, "rows_other_language": 0}
     with pq.ParquetWriter(staged, SHARD_SCHEMA) as writer:
         for file_index, (origin, path, fmt, compression) in enumerate(files):
