@@ -167,9 +167,10 @@ def train(kind, model_dir, data_dir, out_dir, steps, on_gpu):
     yaml_path.write_text(yaml.safe_dump(cfg))
     log = out_dir.parent / f"{kind}.log"
     with open(log, "w") as handle:
-        cli = Path(sys.executable).parent / "llamafactory-cli"
+        # The module, not the console script: it also runs where LLaMA-Factory was installed
+        # with `pip --target` beside another interpreter (a lent GPU machine).
         proc = subprocess.run(
-            [str(cli), "train", str(yaml_path)],
+            [sys.executable, "-m", "llamafactory.cli", "train", str(yaml_path)],
             stdout=handle,
             stderr=subprocess.STDOUT,
             env={**os.environ, "DISABLE_VERSION_CHECK": "1"},
@@ -179,7 +180,9 @@ def train(kind, model_dir, data_dir, out_dir, steps, on_gpu):
         sys.exit(f"{kind} run failed; see the end of {log}:\n{tail}")
     state = json.loads((out_dir / "trainer_state.json").read_text())
     tokens = max(e.get("num_input_tokens_seen", 0) for e in state["log_history"])
-    runtime = next(e["train_runtime"] for e in state["log_history"] if "train_runtime" in e)
+    # The closing summary (it has train_loss): with num_input_tokens_seen on, transformers also
+    # puts a running train_runtime into every step's log entry.
+    runtime = next(e["train_runtime"] for e in state["log_history"] if "train_loss" in e)
     return tokens, runtime
 
 

@@ -35,6 +35,14 @@ def test_training_bench_runs_both_settings_on_cpu(tiny_model_dir, tmp_path):
     rates = dict(re.findall(r"^(study|tuned): \d+ tokens in [\d.]+ s = (\d+) tokens/s", out, re.MULTILINE))
     assert set(rates) == {"study", "tuned"} and all(int(v) > 0 for v in rates.values()), out
     assert re.search(r"^tuned / study: [\d.]+x", out, re.MULTILINE), out
+    # The time is the whole run's (the closing summary), not the running figure of step 1.
+    import json
+
+    for kind in ("study", "tuned"):
+        seconds = float(re.search(rf"^{kind}: \d+ tokens in ([\d.]+) s", out, re.MULTILINE).group(1))
+        history = json.loads((tmp_path / kind / "out/trainer_state.json").read_text())["log_history"]
+        summary = next(e for e in history if "train_loss" in e)
+        assert seconds == pytest.approx(summary["train_runtime"], abs=0.051), (kind, history)
     import yaml
 
     study = yaml.safe_load((tmp_path / "study/study.yaml").read_text())
