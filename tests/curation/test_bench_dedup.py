@@ -6,9 +6,9 @@ import sys
 from conftest import REPO
 
 
-def test_dedup_benchmark_runs_and_agrees_with_the_study_loop():
+def test_dedup_benchmark_runs_and_agrees_with_the_study_loop_and_the_exact_scan():
     out = subprocess.run(
-        [sys.executable, str(REPO / "bench/bench_dedup.py"), "--subset", "30", "--n", "1500"],
+        [sys.executable, str(REPO / "bench/bench_dedup.py"), "--subset", "30", "--check", "800", "--tasks", "1500"],
         capture_output=True,
         text=True,
         check=True,
@@ -16,3 +16,4 @@ def test_dedup_benchmark_runs_and_agrees_with_the_study_loop():
     ).stdout
     assert "identical decisions" in out
     assert "speed ratio" in out and "scale: 1500 tasks" in out
+    assert "check on 800 tasks" in out and "identical decisions and matches" in out
