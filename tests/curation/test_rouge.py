@@ -1,6 +1,7 @@
 """The fast scorers against the reference libraries they replace: same scores, same decisions."""
 
 import random
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -14,6 +15,9 @@ from shoplora.curation.rouge import RougePackageScorer, RougeScoreScorer, lcs_pa
 
 from conftest import REPO
 from helpers.rouge_reference import REFERENCE, dice_scan, rouge_package_f, rouge_score_f, study_loop
+
+sys.path.insert(0, str(REPO / "bench"))
+from shopping_prompts import shopping_prompts  # noqa: E402
 
 # Few distinct words so that texts overlap; punctuation, repeats, odd whitespace, sentences.
 WORDS = ["red", "shoe", "the", "a", "fits", "Shoe", "cheap", "well", "it", "is", "3", "x-2"]
@@ -169,11 +173,6 @@ def _decisions(texts, scorer, threshold):
 def test_index_equals_a_scan_of_every_kept_text_on_shopping_prompts(scorer):
     """Thousands of shopping-shaped prompts (templates, Zipf-like product words, near-copies):
     the index's filters must not change a single decision or reported match."""
-    import sys
-
-    sys.path.insert(0, str(REPO / "bench"))
-    from shopping_prompts import shopping_prompts
-
     texts = shopping_prompts(3000, seed=7)
     scan = [None if hit is None else hit[0] for hit in dice_scan(texts, 0.7, make_scorer(scorer))]
     assert sum(hit is not None for hit in scan) > 300  # the set has real duplicates to find

@@ -1,5 +1,6 @@
 """bench/bench_train.py runs on CPU with a tiny Yi-9B-shaped model, through real LLaMA-Factory."""
 
+import json
 import re
 import subprocess
 import sys
@@ -36,8 +37,6 @@ def test_training_bench_runs_both_settings_on_cpu(tiny_model_dir, tmp_path):
     assert set(rates) == {"study", "tuned"} and all(int(v) > 0 for v in rates.values()), out
     assert re.search(r"^tuned / study: [\d.]+x", out, re.MULTILINE), out
     # The time is the whole run's (the closing summary), not the running figure of step 1.
-    import json
-
     for kind in ("study", "tuned"):
         seconds = float(re.search(rf"^{kind}: \d+ tokens in ([\d.]+) s", out, re.MULTILINE).group(1))
         history = json.loads((tmp_path / kind / "out/trainer_state.json").read_text())["log_history"]
