@@ -17,6 +17,8 @@ from conftest import REPO
 from helpers.rouge_reference import REFERENCE, dice_scan, rouge_package_f, rouge_score_f, study_loop
 
 sys.path.insert(0, str(REPO / "bench"))
+from bench_dedup import as_tasks  # noqa: E402
+
 from shopping_prompts import shopping_prompts  # noqa: E402
 
 # Few distinct words so that texts overlap; punctuation, repeats, odd whitespace, sentences.
@@ -158,12 +160,8 @@ def test_index_reports_the_first_kept_match_in_kept_order():
 
 
 def _decisions(texts, scorer, threshold):
-    tasks = [
-        {"id": str(i), "input_field": text, "output_field": "x", "task_type": "generation", "source": "s"}
-        for i, text in enumerate(texts)
-    ]
     cfg = section_defaults("curate", near_duplicate_threshold=threshold, scorer=scorer, decontaminate=False)
-    kept, dropped, _ = curate([tasks], [], cfg)
+    kept, dropped, _ = curate([as_tasks(texts)], [], cfg)
     matched = dict(zip(dropped["id"], dropped["duplicate_of"]))
     kept_ids = {t["id"] for t in kept}
     return [None if str(i) in kept_ids else int(matched[str(i)]) for i in range(len(texts))]
