@@ -4,6 +4,7 @@ import pytest
 from shoplora.config.schema import section_defaults
 from shoplora.data.corpus import build_pt_corpus, load_corpus_source, normalise_text
 from shoplora.data.sources import SourceError
+from shoplora.io.accounting import AccountingError
 
 from conftest import REPO
 
@@ -56,6 +57,18 @@ def test_build_pt_corpus_accounts_for_every_row():
     }
     assert summary["total"]["rows_in"] == summary["total"]["kept"] + summary["total"]["dropped"] == 7
     assert corpus["id"].is_unique
+
+
+def test_the_summary_accounts_for_rows_left_out_before_the_corpus():
+    rows = pd.DataFrame({"source": "a", "text": ["first listing text", "second listing text", "first listing text"]})
+    counts = {"rows": 10, "other_language": 4, "not_sampled": 3, "kept": 3}
+    _, _, summary = build_pt_corpus([rows], min_chars=5, source_rows={"a": counts})
+    assert summary["before_corpus"] == {"total": counts, "per_source": {"a": counts}}
+    assert summary["per_source"]["a"]["rows_in"] == counts["kept"]
+    with pytest.raises(AccountingError, match="source a: 4 rows gathered but 3 reached the corpus"):
+        build_pt_corpus([rows], min_chars=5, source_rows={"a": {**counts, "kept": 4, "not_sampled": 2}})
+    with pytest.raises(AccountingError, match="source a: its rows carry no row counts"):
+        build_pt_corpus([rows], min_chars=5, source_rows={"a": None})
 
 
 def test_normalise_text():

@@ -14,7 +14,8 @@ import zstandard
 from shoplora.config.schema import section_defaults
 from shoplora.data.corpus import load_corpus_source
 from shoplora.data.sources import SourceError
-from shoplora.data.stream import gather, read_shard
+from shoplora.data.stream import gather, read_shard, row_counts
+from shoplora.io.accounting import AccountingError
 
 from conftest import REPO
 
@@ -118,6 +119,28 @@ def test_languages_are_filtered_before_the_sample(tmp_path):
     assert stats["rows_in_shard"] + stats_1["rows_in_shard"] == 80
     assert stats["rows_other_language"] + stats_1["rows_other_language"] == 40
     assert stats["rows_kept"] == stats["rows_in_shard"] - stats["rows_other_language"]
+
+
+@pytest.mark.parametrize("shards", [1, 3])
+def test_rows_left_out_before_the_corpus_are_counted_from_shards_to_the_gathered_source(tmp_path, shards):
+    english = [{"title": f"A sturdy steel water bottle number {i}", "lang": "en"} for i in range(60)]
+    german = [{"title": f"Eine robuste Trinkflasche aus Stahl mit Nummer {i}", "lang": "de"} for i in range(30)]
+    path = write_jsonl(tmp_path / "mixed.jsonl", english + german)
+    source = {**spec(path), "text_template": "{title}", "languages": ["en"], "language_field": "lang", "max_rows": 25}
+    parts = [tmp_path / f"{shard}.parquet" for shard in range(shards)]
+    for shard, part in enumerate(parts):
+        read_shard("m", source, shard, shards, part, progress=io.StringIO())
+        counts = row_counts(part)
+        assert counts["kept"] == len(pd.read_parquet(part)) == min(25, counts["rows"] - counts["other_language"])
+    assert sum(row_counts(p)["rows"] for p in parts) == 90
+    gather("m", parts, tmp_path / "rows.parquet", source["max_rows"])
+    gathered = row_counts(tmp_path / "rows.parquet")
+    assert gathered == {"rows": 90, "other_language": 30, "not_sampled": 35, "kept": 25}
+    assert len(pd.read_parquet(tmp_path / "rows.parquet")) == 25
+    # A shard file from before the counts existed is refused by name, not summed as zero.
+    pd.read_parquet(parts[0]).to_parquet(parts[0])
+    with pytest.raises(AccountingError, match=r"0.parquet has no row counts.*download_corpus"):
+        gather("m", parts, tmp_path / "again.parquet", source["max_rows"])
 
 
 def test_a_column_whose_type_changes_late_is_read_again_without_writing_a_row_twice(tmp_path):

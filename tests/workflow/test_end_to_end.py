@@ -46,8 +46,12 @@ REQUEST_LEVEL_REASONS = {"request_failed", "not_json", "no_tasks_list", "no_item
 
 def test_every_stage_left_its_outputs(finished_run):
     r = finished_run / "results"
-    corpus = json.loads((r / "corpus/summary.json").read_text())["total"]
+    corpus_summary = json.loads((r / "corpus/summary.json").read_text())
+    corpus = corpus_summary["total"]
     assert corpus["rows_in"] == corpus["kept"] + corpus["dropped"] and corpus["dropped"] >= 2
+    before = corpus_summary["before_corpus"]["total"]  # rows read from the sources, all accounted for
+    assert before["rows"] == before["other_language"] + before["not_sampled"] + before["kept"]
+    assert before["kept"] == corpus["rows_in"]
     assert corpus["reasons"]["near_duplicate"] >= 1  # the shipped reseller copy of a listing
     raw = read_jsonl(r / "generated/local/raw.jsonl")
     assert len(raw) == 2 and all(x["status"] == "success" for x in raw)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from shoplora.data.minhash import near_duplicates
 from shoplora.data.stream import gather, read_shard
-from shoplora.io.accounting import DropLog
+from shoplora.io.accounting import AccountingError, DropLog
 
 
 def load_corpus_source(name, spec, base_dir=".", cache_dir="results/downloads", shards=1):
@@ -46,9 +46,12 @@ def text_id(text):
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def build_pt_corpus(frames, min_chars=1, near_dup=None, progress=sys.stderr):
+def build_pt_corpus(frames, min_chars=1, near_dup=None, source_rows=None, progress=sys.stderr):
     """Concatenate sources, normalise, drop empty, exact-duplicate and (near_dup: the
-    corpus.near_duplicates section, when enabled) MinHash near-duplicate texts with records."""
+    corpus.near_duplicates section, when enabled) MinHash near-duplicate texts with records.
+
+    source_rows: {source: the row counts gather_corpus_source stored with its rows}; they go
+    into the summary as `before_corpus`, so it accounts for every row read from a source."""
     drops = DropLog()
     kept, seen = [], {}
     rows_in, rows_kept = {}, {}
@@ -77,4 +80,21 @@ def build_pt_corpus(frames, min_chars=1, near_dup=None, progress=sys.stderr):
                 rows_kept[k["source"]] -= 1
         kept = [k for k in kept if k["id"] not in found]
     corpus = pd.DataFrame(kept, columns=["id", "source", "text"])
-    return corpus, drops.frame(), drops.summary(rows_in, rows_kept)
+    summary = drops.summary(rows_in, rows_kept)
+    if source_rows is not None:
+        summary["before_corpus"] = before_corpus(source_rows, rows_in)
+    return corpus, drops.frame(), summary
+
+
+def before_corpus(source_rows, rows_in):
+    """Rows read per source and where those that never reached this stage went."""
+    for source, counts in source_rows.items():
+        if counts is None:
+            raise AccountingError(f"source {source}: its rows carry no row counts; run gather_corpus_source again")
+        if counts["kept"] != rows_in.get(source, 0):
+            raise AccountingError(
+                f"source {source}: {counts['kept']} rows gathered but {rows_in.get(source, 0)} reached the corpus"
+            )
+    keys = ("rows", "other_language", "not_sampled", "kept")
+    total = {key: sum(counts[key] for counts in source_rows.values()) for key in keys}
+    return {"total": total, "per_source": dict(sorted(source_rows.items()))}

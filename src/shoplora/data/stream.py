@@ -15,9 +15,15 @@ gathered rows come out in file order whatever the shard count.
 A source with `shards: N` is read by N jobs: by file when it has at least N files, else every
 job reads every file and keeps the rows whose hash falls in its shard. A url or hf source is
 fetched once before them (fetch_corpus_source): downloaded, or the split written to parquet.
+
+Rows left out before the corpus stage (another language, outside the max_rows sample) are too
+many to record one by one; they are counted instead, and the counts travel with the rows in
+the parquet files' key-value metadata (`ROW_COUNTS_KEY`) from shard to gathered source, where
+build_pt_corpus puts them in the corpus summary.
 """
 
 import glob
+import json
 import os
 import string
 import sys
@@ -32,10 +38,14 @@ import pyarrow.parquet as pq
 
 from shoplora.data.download import download
 from shoplora.data.sources import SourceError, check_csv_quoting, file_format, open_hf_dataset
+from shoplora.io.accounting import AccountingError
 
 # Columns of a shard file: where each row came from (its order) and its sampling hash.
 SHARD_SCHEMA = pa.schema([("file_index", pa.int32()), ("row", pa.int64()), ("h", pa.uint64()), ("text", pa.string())])
 BATCH_ROWS = 65_536
+# Parquet key-value metadata: a source's rows before its file, {"rows", "other_language",
+# "not_sampled", "kept"}, with rows = other_language + not_sampled + kept.
+ROW_COUNTS_KEY = "shoplora.source_rows"
 
 
 def sharded_by_file(file_count, shards):
@@ -222,7 +232,10 @@ def read_shard(name, spec, shard, shards, out_path, *, files=None, base_dir=".",
         except _TypesChanged as change:
             print(change, file=progress, flush=True)
             exhaustive.add(change.path)
-    sample_to(con, [staged], out_path, spec["max_rows"])
+    staged_rows = pq.ParquetFile(staged).metadata.num_rows
+    sample_to(con, [staged], out_path, spec["max_rows"], lambda kept: {
+        "rows": counts["rows_in_shard"], "other_language": counts["rows_other_language"],
+        "not_sampled": staged_rows - kept, "kept": kept})  # fmt: skip
     staged.unlink()
     kept = pq.ParquetFile(out_path).metadata.num_rows
     return {"files": len(files), **counts, "rows_kept": kept, "seconds": round(time.perf_counter() - started, 3)}
@@ -269,27 +282,61 @@ def _in_shard(hashes, shard, shards):
     return pa.array(values % np.uint64(shards) == np.uint64(shard))
 
 
-def sample_to(con, parts, out_path, max_rows):
-    """Rows of the shard files `parts` in file order, or the max_rows with the smallest hashes."""
+def sample_to(con, parts, out_path, max_rows, counts_for=None):
+    """Rows of the shard files `parts` in file order, or the max_rows with the smallest hashes.
+
+    counts_for: a function of the number of rows kept giving the row counts stored with them."""
     files = "[" + ", ".join(_literal(str(p)) for p in parts) + "]"
     rows = f"SELECT * FROM read_parquet({files})"
     if max_rows:
         rows = f"SELECT * FROM ({rows}) ORDER BY h, file_index, row LIMIT {int(max_rows)}"
+    metadata, counts = "", None
+    if counts_for:
+        total = con.execute(f"SELECT count(*) FROM read_parquet({files})").fetchall()[0][0]  # from the footers
+        counts = counts_for(min(total, int(max_rows)) if max_rows else total)
+        metadata = f", KV_METADATA {{{_column(ROW_COUNTS_KEY)}: {_literal(json.dumps(counts))}}}"
     tmp = Path(str(out_path) + ".part")
-    con.sql(f"COPY (SELECT * FROM ({rows}) ORDER BY file_index, row) TO {_literal(str(tmp))} (FORMAT parquet)")
+    ordered = f"SELECT * FROM ({rows}) ORDER BY file_index, row"
+    con.sql(f"COPY ({ordered}) TO {_literal(str(tmp))} (FORMAT parquet{metadata})")
+    if counts:
+        check_row_counts(counts, pq.ParquetFile(tmp).metadata.num_rows, out_path)
     os.replace(tmp, out_path)
+
+
+def check_row_counts(counts, rows_in_file, where):
+    """Raise unless the counts add up and their `kept` is the number of rows in the file."""
+    if counts["rows"] != counts["other_language"] + counts["not_sampled"] + counts["kept"]:
+        raise AccountingError(f"{where}: rows before the corpus stage do not add up: {counts}")
+    if counts["kept"] != rows_in_file:
+        raise AccountingError(f"{where}: {rows_in_file} rows, but its row counts say {counts['kept']} were kept")
+
+
+def row_counts(path):
+    """The counts stored with a shard or gathered source file (None for files written before)."""
+    stored = pq.read_metadata(path).metadata or {}
+    found = stored.get(ROW_COUNTS_KEY.encode())
+    return json.loads(found) if found else None
 
 
 def gather(source, parts, out_path, max_rows, memory_mb=1024):
     """download_corpus's shards merged into the source's rows: columns row, source, text."""
     con = connect(memory_mb)
     merged = Path(str(out_path) + ".merged.parquet")
-    sample_to(con, parts, merged, max_rows)
+    shard_counts = [row_counts(p) for p in parts]
+    if None in shard_counts:
+        raise AccountingError(
+            f"source '{source}': shard {parts[shard_counts.index(None)]} has no row counts; it was written by an "
+            "older shoplora: run download_corpus again (snakemake --forcerun download_corpus)"
+        )
+    before = {key: sum(c[key] for c in shard_counts) for key in ("rows", "other_language", "not_sampled", "kept")}
+    sample_to(con, parts, merged, max_rows, lambda kept: {
+        **before, "not_sampled": before["not_sampled"] + before["kept"] - kept, "kept": kept})  # fmt: skip
+    counts = _literal(json.dumps(row_counts(merged)))
     tmp = Path(str(out_path) + ".part")
     con.sql(
         f"COPY (SELECT CAST(row_number() OVER (ORDER BY file_index, row) - 1 AS BIGINT) AS row, "
         f"{_literal(source)} AS source, text FROM read_parquet({_literal(str(merged))}) ORDER BY file_index, row) "
-        f"TO {_literal(str(tmp))} (FORMAT parquet)"
+        f"TO {_literal(str(tmp))} (FORMAT parquet, KV_METADATA {{{_column(ROW_COUNTS_KEY)}: {counts}}})"
     )
     os.replace(tmp, out_path)
     merged.unlink()
