@@ -24,6 +24,7 @@ rule curate_sft:
         "benchmarks/curate_sft.tsv"
     conda:
         "../../envs/data.yaml"
+    threads: config["curate"]["workers"]
     params:
         curate=config["curate"],
     script:

@@ -5,8 +5,9 @@ import sys
 import time
 from collections import Counter
 
-from shoplora.curation.near_dup import NearDuplicateIndex, TokenOrder
+from shoplora.curation.near_dup import TokenOrder
 from shoplora.curation.rouge import make_scorer
+from shoplora.curation.search import SingleProcessSearch, WorkerSearch
 from shoplora.io.accounting import DropLog
 from shoplora.tasks.validity import answer_text, invalid_reason
 
@@ -39,47 +40,57 @@ def curate(task_lists, eval_tasks, cfg, progress=sys.stderr):
     eval_parsed = [scorer.parse(compared_text(t, field)) for t in eval_tasks] if check_contamination else []
     order = TokenOrder(scorer.signature(p) for p in parsed + eval_parsed if p is not None)
 
-    eval_index = NearDuplicateIndex(scorer, threshold, order)
-    for task, p in zip(eval_tasks, eval_parsed):
-        eval_index.add(eval_index.entry(task["id"], p))
+    eval_items = [(t["id"], p) for t, p in zip(eval_tasks, eval_parsed)]
+    if cfg["workers"] > 1:
+        search = WorkerSearch(cfg["workers"], scorer, cfg, order, eval_items)
+    else:
+        search = SingleProcessSearch(scorer, threshold, order, eval_items)
     eval_type = {t["id"]: t["task_type"] for t in eval_tasks}
-    kept_index = NearDuplicateIndex(scorer, threshold, order)
 
     drops = DropLog()
     kept, seen = [], {}
     rows_in, rows_kept, contaminated = Counter(), Counter(), Counter()
     step = max(1, len(ordered) // 20)
-    for n, (task, reason, p) in enumerate(zip(ordered, reasons, parsed), start=1):
-        source = task["source"]
-        rows_in[source] += 1
-        if n % step == 0:
-            print(
-                f"curate: {n}/{len(ordered)} checked, {len(kept)} kept, {time.perf_counter() - started:.1f} s",
-                file=progress,
-                flush=True,
-            )
-        if reason:
-            drops.drop(task.get("id"), source, reason)
-            continue
-        key = normalised(compared_text(task, field))
-        if key in seen:
-            drops.drop(task["id"], source, "exact_duplicate", duplicate_of=seen[key])
-            continue
-        entry = kept_index.entry(task["id"], p)
-        if check_contamination:
-            hit = eval_index.first_match(entry)
-            if hit:
-                drops.drop(task["id"], source, "contaminated", duplicate_of=hit[0], score=hit[1])
-                contaminated[eval_type[hit[0]]] += 1
-                continue
-        hit = kept_index.first_match(entry)
-        if hit:
-            drops.drop(task["id"], source, "near_duplicate", duplicate_of=hit[0], score=hit[1])
-            continue
-        seen[key] = task["id"]
-        kept.append(task)
-        kept_index.add(entry)
-        rows_kept[source] += 1
+    block = search.block or max(1, len(ordered))
+    try:
+        for start in range(0, len(ordered), block):
+            stop = min(start + block, len(ordered))
+            search.start_block(parsed[start:stop])
+            for n in range(start, stop):
+                task, reason = ordered[n], reasons[n]
+                source = task["source"]
+                rows_in[source] += 1
+                if (n + 1) % step == 0:
+                    print(
+                        f"curate: {n + 1}/{len(ordered)} checked, {len(kept)} kept, "
+                        f"{time.perf_counter() - started:.1f} s",
+                        file=progress,
+                        flush=True,
+                    )
+                if reason:
+                    drops.drop(task.get("id"), source, reason)
+                    continue
+                key = normalised(compared_text(task, field))
+                if key in seen:
+                    drops.drop(task["id"], source, "exact_duplicate", duplicate_of=seen[key])
+                    continue
+                entry = search.entry(task["id"], parsed[n])
+                if check_contamination:
+                    hit = search.contamination(n - start, entry)
+                    if hit:
+                        drops.drop(task["id"], source, "contaminated", duplicate_of=hit[0], score=hit[1])
+                        contaminated[eval_type[hit[0]]] += 1
+                        continue
+                hit = search.near_duplicate(n - start, entry)
+                if hit:
+                    drops.drop(task["id"], source, "near_duplicate", duplicate_of=hit[0], score=hit[1])
+                    continue
+                seen[key] = task["id"]
+                kept.append(task)
+                search.keep(entry)
+                rows_kept[source] += 1
+    finally:
+        pairs_bounded, pairs_scored = search.close()
     report = drops.summary(dict(rows_in), dict(rows_kept))
     report["contaminated_by_eval_task_type"] = dict(sorted(contaminated.items()))
     report.update(
@@ -87,8 +98,9 @@ def curate(task_lists, eval_tasks, cfg, progress=sys.stderr):
         compare_field=field,
         scorer=scorer.name,
         tokenizer=cfg["tokenizer"],
-        pairs_scored_exactly=kept_index.pairs_scored + eval_index.pairs_scored,
-        pairs_bounded=kept_index.pairs_bounded + eval_index.pairs_bounded,
+        workers=cfg["workers"],
+        pairs_scored_exactly=pairs_scored,
+        pairs_bounded=pairs_bounded,
         seconds=round(time.perf_counter() - started, 3),
     )
     return kept, drops.frame(), report

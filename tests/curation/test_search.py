@@ -1,0 +1,39 @@
+"""curate.workers > 1 splits the kept tasks over processes: no decision or match may change."""
+
+import io
+import sys
+
+import pandas as pd
+import pytest
+
+from shoplora.config.schema import section_defaults
+from shoplora.curation.curate import curate
+from shoplora.curation.search import WorkerSearch
+
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "bench"))
+from bench_dedup import as_tasks  # noqa: E402
+
+from shopping_prompts import shopping_prompts  # noqa: E402
+
+BLOCK = 101
+
+
+@pytest.mark.parametrize("scorer", ["rouge", "rouge-score"])
+def test_workers_keep_and_drop_exactly_what_one_process_does(monkeypatch, scorer):
+    monkeypatch.setattr(WorkerSearch, "block", BLOCK)  # many blocks: matches inside and across them
+    texts = shopping_prompts(2500, seed=11)
+    # Eval tasks close to some training prompts, so decontamination has work in the workers too.
+    evals = [dict(t, id=f"eval{t['id']}") for t in as_tasks([texts[i] + " Please" for i in range(0, 2500, 250)])]
+    runs = {}
+    for workers in (1, 3):
+        cfg = section_defaults("curate", near_duplicate_threshold=0.7, scorer=scorer, workers=workers)
+        runs[workers] = curate([as_tasks(texts)], evals, cfg, progress=io.StringIO())
+    (kept, dropped, report), (kept_3, dropped_3, report_3) = runs[1], runs[3]
+    assert [t["id"] for t in kept_3] == [t["id"] for t in kept]
+    pd.testing.assert_frame_equal(dropped_3, dropped)
+    assert report_3["total"] == report["total"] and report["total"]["reasons"]["contaminated"] >= 10
+    near = dropped[dropped["reason"] == "near_duplicate"]
+    same_block = (near["id"].astype(int) // BLOCK == near["duplicate_of"].astype(int) // BLOCK).sum()
+    assert same_block > 10 and len(near) - same_block > 100  # both halves of the search had matches to find
