@@ -9,7 +9,10 @@
 3. shoplora alone on --tasks tasks, peak RSS printed. Goals: 100,000 tasks <= 60 s; 1,000,000
    tasks <= 10 minutes and <= 8 GiB, on 2 cores. Progress goes to stderr.
 
-Usage: bench/bench_dedup.py [--subset 250] [--check 20000] [--tasks 100000] [--scorer rouge]
+--workers N runs steps 2 and 3 with curate.workers = N (the kept set split over N processes);
+the largest worker's peak RSS is printed too.
+
+Usage: bench/bench_dedup.py [--subset 250] [--check 20000] [--tasks 100000] [--scorer rouge] [--workers 1]
 """
 
 import argparse
@@ -41,8 +44,10 @@ def as_tasks(prompts):
     ]
 
 
-def fast_decisions(prompts, scorer, progress=None):
-    cfg = section_defaults("curate", near_duplicate_threshold=THRESHOLD, scorer=scorer, decontaminate=False)
+def fast_decisions(prompts, scorer, progress=None, workers=1):
+    cfg = section_defaults(
+        "curate", near_duplicate_threshold=THRESHOLD, scorer=scorer, decontaminate=False, workers=workers
+    )
     started = time.perf_counter()
     kept, dropped, report = curate([as_tasks(prompts)], [], cfg, progress=progress or io.StringIO())
     seconds = time.perf_counter() - started
@@ -55,6 +60,7 @@ def main():
     parser.add_argument("--check", type=int, default=20_000, help="tasks checked against the exact scan")
     parser.add_argument("--tasks", "--n", type=int, default=100_000, help="tasks for the scale run")
     parser.add_argument("--scorer", default="rouge", choices=["rouge", "rouge-score"])
+    parser.add_argument("--workers", type=int, default=1, help="curate.workers for the check and scale runs")
     args = parser.parse_args()
 
     prompts = shopping_prompts(max(args.subset, args.check, args.tasks), seed=0)
@@ -82,7 +88,7 @@ def main():
     started = time.perf_counter()
     reference = dice_scan(check, THRESHOLD, make_scorer(args.scorer))
     scan_seconds = time.perf_counter() - started
-    kept_ids, dropped, _, fast_seconds = fast_decisions(check, args.scorer)
+    kept_ids, dropped, _, fast_seconds = fast_decisions(check, args.scorer, workers=args.workers)
     matched = dict(zip(dropped["id"], dropped["duplicate_of"]))
     for i, decision in enumerate(reference):
         expected = None if decision is None else str(decision[0])
@@ -94,13 +100,18 @@ def main():
     )
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kept_ids, _, report, seconds = fast_decisions(prompts[: args.tasks], args.scorer, progress=sys.stderr)
+    kept_ids, _, report, seconds = fast_decisions(
+        prompts[: args.tasks], args.scorer, progress=sys.stderr, workers=args.workers
+    )
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(
-        f"scale: {args.tasks} tasks in {seconds:.1f} s, {len(kept_ids)} kept, reasons {report['total']['reasons']}, "
-        f"{report['pairs_scored_exactly']} pairs scored exactly; peak RSS {peak_gib:.2f} GiB "
-        f"(before {rss_before / 1024**2:.2f} GiB)"
+        f"scale: {args.tasks} tasks with {args.workers} worker(s) in {seconds:.1f} s, {len(kept_ids)} kept, "
+        f"reasons {report['total']['reasons']}, {report['pairs_scored_exactly']} pairs scored exactly; "
+        f"peak RSS {peak_gib:.2f} GiB (before {rss_before / 1024**2:.2f} GiB)"
     )
+    if args.workers > 1:  # a forked worker's RSS also counts the pages it still shares with this process
+        worker_gib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+        print(f"largest worker's peak RSS {worker_gib:.2f} GiB")
     goal = 60 * args.tasks / 100_000 if args.tasks <= 100_000 else 600 * args.tasks / 1_000_000
     print(
         f"scale time {seconds:.1f} s (goal <= {goal:.0f} s for {args.tasks} tasks): "
