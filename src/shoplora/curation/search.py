@@ -22,14 +22,25 @@ from shoplora.curation.near_dup import NearDuplicateIndex
 from shoplora.curation.rouge import make_scorer
 
 
+def _index(scorer, threshold, order, items=()):
+    """A NearDuplicateIndex holding `items`, (key, parsed) pairs."""
+    index = NearDuplicateIndex(scorer, threshold, order)
+    for key, parsed in items:
+        index.add(index.entry(key, parsed))
+    return index
+
+
+def _pair_counts(*indexes):
+    """(pairs bounded, pairs scored exactly) over the indexes, for the curation report."""
+    return sum(i.pairs_bounded for i in indexes), sum(i.pairs_scored for i in indexes)
+
+
 class SingleProcessSearch:
     block = None  # the whole run is one block
 
     def __init__(self, scorer, threshold, order, eval_items):
-        self.kept = NearDuplicateIndex(scorer, threshold, order)
-        self.evals = NearDuplicateIndex(scorer, threshold, order)
-        for key, parsed in eval_items:
-            self.evals.add(self.evals.entry(key, parsed))
+        self.kept = _index(scorer, threshold, order)
+        self.evals = _index(scorer, threshold, order, eval_items)
 
     def entry(self, key, parsed):
         return self.kept.entry(key, parsed)
@@ -47,9 +58,7 @@ class SingleProcessSearch:
         self.kept.add(entry)
 
     def close(self):
-        """(pairs bounded, pairs scored exactly)."""
-        indexes = (self.kept, self.evals)
-        return sum(i.pairs_bounded for i in indexes), sum(i.pairs_scored for i in indexes)
+        return _pair_counts(self.kept, self.evals)
 
 
 BLOCK_TASKS = 2048
@@ -58,15 +67,12 @@ BLOCK_TASKS = 2048
 def _serve(conn, worker, workers, scorer_name, tokenizer, threshold, order, eval_items):
     """A worker: its share of the kept tasks, every eval task; answers blocks until told to stop."""
     scorer = make_scorer(scorer_name, tokenizer)
-    kept = NearDuplicateIndex(scorer, threshold, order)
-    evals = NearDuplicateIndex(scorer, threshold, order)
-    for key, parsed in eval_items:
-        evals.add(evals.entry(key, parsed))
+    kept = _index(scorer, threshold, order)
+    evals = _index(scorer, threshold, order, eval_items)
     while True:
         additions = conn.recv()
         if additions is None:
-            indexes = (kept, evals)
-            conn.send((sum(i.pairs_bounded for i in indexes), sum(i.pairs_scored for i in indexes)))
+            conn.send(_pair_counts(kept, evals))
             return
         for key, parsed in additions:
             kept.add(kept.entry(key, parsed))
@@ -85,9 +91,10 @@ class WorkerSearch:
     def __init__(self, workers, scorer, cfg, order, eval_items):
         threshold = cfg["near_duplicate_threshold"]
         self.workers = workers
-        self.new_index = lambda: NearDuplicateIndex(scorer, threshold, order)
+        self.new_index = lambda: _index(scorer, threshold, order)
         self.block_index = self.new_index()
-        self.local_pairs = [0, 0]  # bounded and scored against the blocks' own kept tasks
+        self.past_blocks = []  # finished block indexes' pair counts, for the report
+        self.answers = []  # per task of the current block: (earliest kept match, eval match)
         self.pending = [[] for _ in range(workers)]
         self.kept_count = 0
         # fork: spawn and forkserver import the main module again in each worker, and under
@@ -134,8 +141,7 @@ class WorkerSearch:
             # Keys are (kept position, task id): the smallest position is the earliest kept task.
             first = min(hits, key=lambda hit: hit[0][0]) if hits else None
             self.answers.append((first and (first[0][1], first[1]), replies[j % self.workers][j][1]))
-        self.local_pairs[0] += self.block_index.pairs_bounded
-        self.local_pairs[1] += self.block_index.pairs_scored
+        self.past_blocks.append(_pair_counts(self.block_index))
         self.block_index = self.new_index()
 
     def contamination(self, j, entry):
@@ -163,8 +169,8 @@ class WorkerSearch:
             pass  # a worker is gone: the error that stopped the search is the one to report
         finally:
             self.terminate()
-        bounded = self.local_pairs[0] + self.block_index.pairs_bounded + sum(c[0] for c in counts)
-        return bounded, self.local_pairs[1] + self.block_index.pairs_scored + sum(c[1] for c in counts)
+        counts += [*self.past_blocks, _pair_counts(self.block_index)]
+        return sum(c[0] for c in counts), sum(c[1] for c in counts)
 
     def terminate(self):
         for process in self.processes:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from shoplora.data.minhash import near_duplicates
-from shoplora.data.stream import gather, read_shard
+from shoplora.data.stream import ROW_COUNT_FIELDS, gather, read_shard
 from shoplora.io.accounting import AccountingError, DropLog
 
 
@@ -95,6 +95,5 @@ def before_corpus(source_rows, rows_in):
             raise AccountingError(
                 f"source {source}: {counts['kept']} rows gathered but {rows_in.get(source, 0)} reached the corpus"
             )
-    keys = ("rows", "other_language", "not_sampled", "kept")
-    total = {key: sum(counts[key] for counts in source_rows.values()) for key in keys}
+    total = {key: sum(counts[key] for counts in source_rows.values()) for key in ROW_COUNT_FIELDS}
     return {"total": total, "per_source": dict(sorted(source_rows.items()))}

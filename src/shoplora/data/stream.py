@@ -43,9 +43,10 @@ from shoplora.io.accounting import AccountingError
 # Columns of a shard file: where each row came from (its order) and its sampling hash.
 SHARD_SCHEMA = pa.schema([("file_index", pa.int32()), ("row", pa.int64()), ("h", pa.uint64()), ("text", pa.string())])
 BATCH_ROWS = 65_536
-# Parquet key-value metadata: a source's rows before its file, {"rows", "other_language",
-# "not_sampled", "kept"}, with rows = other_language + not_sampled + kept.
+# Parquet key-value metadata: a source's rows before its file, a dict of ROW_COUNT_FIELDS
+# with rows = other_language + not_sampled + kept.
 ROW_COUNTS_KEY = "shoplora.source_rows"
+ROW_COUNT_FIELDS = ("rows", "other_language", "not_sampled", "kept")
 
 
 def sharded_by_file(file_count, shards):
@@ -328,7 +329,7 @@ def gather(source, parts, out_path, max_rows, memory_mb=1024):
             f"source '{source}': shard {parts[shard_counts.index(None)]} has no row counts; it was written by an "
             "older shoplora: run download_corpus again (snakemake --forcerun download_corpus)"
         )
-    before = {key: sum(c[key] for c in shard_counts) for key in ("rows", "other_language", "not_sampled", "kept")}
+    before = {key: sum(c[key] for c in shard_counts) for key in ROW_COUNT_FIELDS}
     sample_to(con, parts, merged, max_rows, lambda kept: {
         **before, "not_sampled": before["not_sampled"] + before["kept"] - kept, "kept": kept})  # fmt: skip
     counts = _literal(json.dumps(row_counts(merged)))
