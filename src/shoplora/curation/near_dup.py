@@ -10,16 +10,17 @@ Prefix filtering (the usual set-similarity join) fails on generated tasks: they 
 instructions, so even the rarest half of a prompt's words is full of template words. Instead
 the signature is split into the few hundred most frequent tokens F (bits in a few 64-bit
 words) and the rest R (posting lists, short because those tokens are rarer), and
-overlap = |F_a & F_b| + |R_a & R_b|. A kept text that passes the bound either
+overlap = |F_a & F_b| + |R_a & R_b| <= min(|F_a|, |F_b|) + |R_a & R_b|.
 
-- shares an R token with the candidate: it is in the candidate's posting lists, or
-- shares none: then 2 * |F_b| - t * |b| >= t * |a| (its "frequent-token surplus" is high),
-  which few texts reach; kept texts are bucketed by that surplus so only those are scanned.
-
-Both groups get their exact overlap (AND + popcount on the bits, counts from the postings),
-then the scorer's own bound from the overlap, and only then an exact score. Kept texts are
-tried in the order they were kept, so the reported match is the one a plain loop over the
-kept list would report first.
+The R part is counted for every kept text at once (one bincount of the candidate's posting
+lists), and that bound is checked for the whole kept set in a few vector operations, in
+integers: 2 * overlap >= floor(t |a|) + floor(t |b|) is implied by the Dice condition. About
+a fifth of the kept set shares an R token with a typical candidate, and picking those out
+first costs more than the arithmetic on all of them; under one percent passes. Those get
+their F overlap exactly (AND + popcount on the bits, the most frequent words first), then
+the scorer's own bound from the overlap, and only then an exact score. Kept texts are tried
+in the order they were kept, so the reported match is the one a plain loop over the kept
+list would report first.
 """
 
 import math
@@ -76,8 +77,15 @@ class Entry:
         self.tail = int(np.bitwise_count(bits[_HEAD:]).sum())  # frequent tokens past the head
 
 
+def _floor_share(threshold, size):
+    """floor(t * size), a hair low so float rounding can only let more pairs through."""
+    return math.floor(threshold * size - 4 * _EPS)
+
+
 class NearDuplicateIndex:
-    """Kept texts: frequent-token bit masks, sizes, posting lists and surplus buckets."""
+    """Kept texts: frequent-token bit masks, sizes and posting lists of the other tokens."""
+
+    _COLUMNS = ("head_bits", "tail_bits", "sizes", "tails", "twice_frequent", "floor_share")
 
     def __init__(self, scorer, threshold, order):
         self.scorer, self.threshold, self.order = scorer, threshold, order
@@ -86,10 +94,9 @@ class NearDuplicateIndex:
         self.tail_bits = np.zeros((1024, _WORDS - _HEAD), dtype=np.uint64)
         self.sizes = np.zeros(1024, dtype=np.int64)
         self.tails = np.zeros(1024, dtype=np.int64)
-        self.frequents = np.zeros(1024, dtype=np.int64)
-        self._seen = np.zeros(1024, dtype=bool)
+        self.twice_frequent = np.zeros(1024, dtype=np.int64)  # 2 |F|
+        self.floor_share = np.zeros(1024, dtype=np.int64)  # floor(t |b|)
         self.postings = {}
-        self.surplus = {}  # floor(2 * |F| - t * size) -> positions, only where it can matter
         self.pairs_bounded = 0
         self.pairs_scored = 0
 
@@ -106,76 +113,47 @@ class NearDuplicateIndex:
             return
         position = len(self.entries)
         if position == len(self.sizes):
-            self.head_bits = np.concatenate([self.head_bits, np.zeros_like(self.head_bits)])
-            self.tail_bits = np.concatenate([self.tail_bits, np.zeros_like(self.tail_bits)])
-            self.sizes = np.concatenate([self.sizes, np.zeros_like(self.sizes)])
-            self.tails = np.concatenate([self.tails, np.zeros_like(self.tails)])
-            self.frequents = np.concatenate([self.frequents, np.zeros_like(self.frequents)])
-            self._seen = np.concatenate([self._seen, np.zeros_like(self._seen)])
+            for name in self._COLUMNS:
+                column = getattr(self, name)
+                setattr(self, name, np.concatenate([column, np.zeros_like(column)]))
         self.entries.append(entry)
         self.head_bits[position] = entry.bits[:_HEAD]
         self.tail_bits[position] = entry.bits[_HEAD:]
         self.sizes[position] = entry.size
         self.tails[position] = entry.tail
-        self.frequents[position] = entry.frequent
+        self.twice_frequent[position] = 2 * entry.frequent
+        self.floor_share[position] = _floor_share(self.threshold, entry.size)
         postings = self.postings
         for token in entry.rest:
             hits = postings.get(token)
             if hits is None:
                 hits = postings[token] = array("i")
             hits.append(position)
-        surplus = 2 * entry.frequent - self.threshold * entry.size
-        if surplus >= self.threshold - 4 * _EPS:  # the smallest candidate has size 1
-            self.surplus.setdefault(math.floor(surplus), array("i")).append(position)
 
-    def _shared_rare(self, candidate):
-        """Kept positions sharing an R token with the candidate, and how many they share."""
+    def _passing_rare_bound(self, candidate):
+        """Kept positions whose R overlap plus min(|F_a|, |F_b|) can pass, and that R overlap."""
+        kept = len(self.entries)
         lists = [self.postings[t] for t in candidate.rest if t in self.postings]
-        if not lists:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-        hits = np.frombuffer(b"".join(lists), dtype=np.int32)
-        if 8 * hits.size < len(self.entries):  # sorting few hits beats scanning every position
-            return np.unique(hits.astype(np.int64), return_counts=True)
-        counts = np.bincount(hits)
-        positions = np.flatnonzero(counts)
-        return positions, counts[positions]
-
-    def _frequent_only(self, candidate):
-        """Kept positions that could pass the bound on frequent tokens alone."""
-        t = self.threshold
-        surplus = 2 * candidate.frequent - t * candidate.size
-        if surplus < t - 4 * _EPS:
-            return np.empty(0, dtype=np.int64)
-        low = math.floor(t * candidate.size - 4 * _EPS)
-        lists = [hits for key, hits in self.surplus.items() if key >= low]
-        if not lists:
-            return np.empty(0, dtype=np.int64)
-        positions = np.frombuffer(b"".join(lists), dtype=np.int32).astype(np.int64)
-        fits = self.sizes[positions] * t <= surplus + 4 * _EPS
-        return positions[fits]
+        if lists:
+            shared_rare = np.bincount(np.frombuffer(b"".join(lists), dtype=np.int32), minlength=kept)
+        else:
+            shared_rare = np.zeros(kept, dtype=np.int64)
+        # 2 * (R overlap + min(|F_a|, |F_b|)) - floor(t |b|) >= floor(t |a|), for every kept b.
+        lhs = np.minimum(self.twice_frequent[:kept], 2 * candidate.frequent)
+        lhs -= self.floor_share[:kept]
+        lhs += shared_rare
+        lhs += shared_rare
+        positions = np.flatnonzero(lhs >= _floor_share(self.threshold, candidate.size))
+        return positions, shared_rare[positions]
 
     def first_match(self, candidate):
         """(key, score) of the earliest kept text scoring strictly above the threshold, or None."""
         if candidate is None or not self.entries:
             return None
         t = self.threshold
-        rare_pos, rare_counts = self._shared_rare(candidate)
-        frequent_only = self._frequent_only(candidate)
-        if frequent_only.size and rare_pos.size:
-            seen = self._seen
-            seen[rare_pos] = True
-            frequent_only = frequent_only[~seen[frequent_only]]
-            seen[rare_pos] = False
-        positions = np.concatenate([rare_pos, frequent_only])
-        if positions.size == 0:
-            return None
-        overlap = np.concatenate([rare_counts, np.zeros(frequent_only.size, dtype=np.int64)])
+        positions, overlap = self._passing_rare_bound(candidate)
         needed = t * (candidate.size + self.sizes[positions]) - 2 * _EPS  # compared with 2 * overlap
-        # Bounds from cheapest to exact: frequent tokens all shared, then the head counted
-        # with the tail all shared, then the tail counted too.
-        bound = overlap + np.minimum(self.frequents[positions], candidate.frequent)
-        keep = (2 * bound >= needed) & (bound > 0)
-        positions, overlap, needed = positions[keep], overlap[keep], needed[keep]
+        # Then the head of the bits counted with the tail all shared, then the tail counted too.
         overlap += _popcount(self.head_bits[positions], candidate.bits[:_HEAD])
         bound = overlap + np.minimum(self.tails[positions], candidate.tail)
         keep = (2 * bound >= needed) & (bound > 0)
@@ -183,9 +161,9 @@ class NearDuplicateIndex:
         overlap += _popcount(self.tail_bits[positions], candidate.bits[_HEAD:])
         keep = (2 * overlap >= needed) & (overlap > 0)
         positions, overlap = positions[keep], overlap[keep]
-        order = np.argsort(positions, kind="stable")
         scorer = self.scorer
-        for position, shared in zip(positions[order].tolist(), overlap[order].tolist()):
+        # Positions come out of flatnonzero in kept order, the order a plain loop tries them.
+        for position, shared in zip(positions.tolist(), overlap.tolist()):
             self.pairs_bounded += 1
             kept = self.entries[position]
             if scorer.upper_bound(kept.parsed, candidate.parsed, shared) <= t:
