@@ -35,7 +35,7 @@ class Parsed:
     def __init__(self, sentences=None, distinct=None, tokens=None):
         self.sentences = sentences  # rouge package: list of word-id tuples per sentence
         self.sentence_sets = None  # filled on first exact score; most texts never need it
-        self.distinct = distinct  # rouge package: frozenset of word ids
+        self.distinct = distinct  # rouge package: tuple of the distinct word ids
         self.tokens = tokens  # rouge-score: tuple of token ids
 
 
@@ -151,7 +151,9 @@ class RougePackageScorer:
         if not sentences:
             return None
         ids = [tuple(self.vocab(word) for word in s.split(" ")) for s in sentences]
-        return Parsed(sentences=ids, distinct=frozenset(w for s in ids for w in s))
+        # A tuple, not a frozenset: a set of 65 ids takes 4 KB, a tuple 0.6 KB, and curation
+        # holds every task's parsed text at once.
+        return Parsed(sentences=ids, distinct=tuple(dict.fromkeys(w for s in ids for w in s)))
 
     @staticmethod
     def signature(parsed):
