@@ -159,6 +159,20 @@ def test_index_reports_the_first_kept_match_in_kept_order():
     assert key == "a" and score == rouge_package_f(texts[0], texts[2])
 
 
+def test_index_finds_near_copies_too_long_for_int16_bounds():
+    """Two near-copies of 30,000 distinct words: 2 x their shared words overflow the int16
+    columns the bound starts with, so the index must widen them when the long text arrives."""
+    scorer = RougeScoreScorer()
+    words = [f"w{i}" for i in range(30000)]
+    texts = ["w1 w2 w3 w4", " ".join(words), " ".join(words[:-50] + ["changed"] * 50)]
+    parsed = [scorer.parse(t) for t in texts]
+    index = NearDuplicateIndex(scorer, 0.7, TokenOrder(scorer.signature(p) for p in parsed))
+    index.add(index.entry("short", parsed[0]))
+    index.add(index.entry("long", parsed[1]))
+    key, score = index.first_match(index.entry("edited", parsed[2]))
+    assert key == "long" and score == pytest.approx(29950 / 30000)
+
+
 def _decisions(texts, scorer, threshold):
     cfg = section_defaults("curate", near_duplicate_threshold=threshold, scorer=scorer, decontaminate=False)
     kept, dropped, _ = curate([as_tasks(texts)], [], cfg)

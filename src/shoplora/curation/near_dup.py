@@ -12,9 +12,10 @@ the signature is split into the few hundred most frequent tokens F (bits in a fe
 words) and the rest R (posting lists, short because those tokens are rarer), and
 overlap = |F_a & F_b| + |R_a & R_b| <= min(|F_a|, |F_b|) + |R_a & R_b|.
 
-The R part is counted for every kept text at once (one bincount of the candidate's posting
-lists), and that bound is checked for the whole kept set in a few vector operations, in
-integers: 2 * overlap >= floor(t |a|) + floor(t |b|) is implied by the Dice condition. About
+That bound is checked for the whole kept set at once, in integers:
+2 * overlap >= floor(t |a|) + floor(t |b|) is implied by the Dice condition. A few vector
+operations on int16 columns give 2 * min(|F_a|, |F_b|) - floor(t |b|) for every kept text, and
+one scatter-add of the candidate's posting lists adds 2 * |R_a & R_b| to it. About
 a fifth of the kept set shares an R token with a typical candidate, and picking those out
 first costs more than the arithmetic on all of them; under one percent passes. Those get
 their F overlap exactly (AND + popcount on the bits, the most frequent words first), then
@@ -34,6 +35,9 @@ _EPS = 1e-6
 FREQUENT_TOKENS = 256
 _WORDS = FREQUENT_TOKENS // 64
 _HEAD = 2  # the 128 most frequent tokens, popcounted first to prune cheaply
+# The bound's columns are int16, half the memory traffic of int32, while every size is below
+# this: the bound lies within [-|b|, 2 * FREQUENT_TOKENS + 2 * |a|], so it cannot overflow.
+_SMALL_SIZE = 10_000
 
 
 class TokenOrder:
@@ -85,7 +89,8 @@ def _floor_share(threshold, size):
 class NearDuplicateIndex:
     """Kept texts: frequent-token bit masks, sizes and posting lists of the other tokens."""
 
-    _COLUMNS = ("head_bits", "tail_bits", "sizes", "tails", "twice_frequent", "floor_share")
+    _COLUMNS = ("head_bits", "tail_bits", "sizes", "tails", "twice_frequent", "floor_share", "base", "work")
+    _BOUND_COLUMNS = ("twice_frequent", "floor_share", "base", "work")  # int16 while sizes are small
 
     def __init__(self, scorer, threshold, order):
         self.scorer, self.threshold, self.order = scorer, threshold, order
@@ -94,8 +99,12 @@ class NearDuplicateIndex:
         self.tail_bits = np.zeros((1024, _WORDS - _HEAD), dtype=np.uint64)
         self.sizes = np.zeros(1024, dtype=np.int64)
         self.tails = np.zeros(1024, dtype=np.int64)
-        self.twice_frequent = np.zeros(1024, dtype=np.int64)  # 2 |F|
-        self.floor_share = np.zeros(1024, dtype=np.int64)  # floor(t |b|)
+        self.dtype = np.int16
+        self.twice_frequent = np.zeros(1024, dtype=self.dtype)  # 2 |F|
+        self.floor_share = np.zeros(1024, dtype=self.dtype)  # floor(t |b|)
+        # Scratch for the bound, reused: a fresh array per candidate costs page faults.
+        self.base = np.zeros(1024, dtype=self.dtype)
+        self.work = np.zeros(1024, dtype=self.dtype)
         self.postings = {}
         self.pairs_bounded = 0
         self.pairs_scored = 0
@@ -108,9 +117,17 @@ class NearDuplicateIndex:
         bits, rest = self.order.split(signature)
         return Entry(key, parsed, bits, rest, len(signature))
 
+    def _fit_size(self, size):
+        """Widen the bound's columns to int32 once a text is too large for int16 arithmetic."""
+        if size >= _SMALL_SIZE and self.dtype is np.int16:
+            self.dtype = np.int32
+            for name in self._BOUND_COLUMNS:
+                setattr(self, name, getattr(self, name).astype(self.dtype))
+
     def add(self, entry):
         if entry is None:
             return
+        self._fit_size(entry.size)
         position = len(self.entries)
         if position == len(self.sizes):
             for name in self._COLUMNS:
@@ -133,18 +150,19 @@ class NearDuplicateIndex:
     def _passing_rare_bound(self, candidate):
         """Kept positions whose R overlap plus min(|F_a|, |F_b|) can pass, and that R overlap."""
         kept = len(self.entries)
-        lists = [self.postings[t] for t in candidate.rest if t in self.postings]
-        if lists:
-            shared_rare = np.bincount(np.frombuffer(b"".join(lists), dtype=np.int32), minlength=kept)
-        else:
-            shared_rare = np.zeros(kept, dtype=np.int64)
+        self._fit_size(candidate.size)
         # 2 * (R overlap + min(|F_a|, |F_b|)) - floor(t |b|) >= floor(t |a|), for every kept b.
-        lhs = np.minimum(self.twice_frequent[:kept], 2 * candidate.frequent)
-        lhs -= self.floor_share[:kept]
-        lhs += shared_rare
-        lhs += shared_rare
+        base, lhs = self.base[:kept], self.work[:kept]
+        np.minimum(self.twice_frequent[:kept], 2 * candidate.frequent, out=base)
+        base -= self.floor_share[:kept]
+        lists = [self.postings[t] for t in candidate.rest if t in self.postings]
+        if lists:  # + 2 per shared R token: a signature's tokens are distinct, so no list repeats one
+            np.copyto(lhs, base)
+            np.add.at(lhs, np.frombuffer(b"".join(lists), dtype=np.int32), self.dtype(2))
+        else:
+            lhs = base
         positions = np.flatnonzero(lhs >= _floor_share(self.threshold, candidate.size))
-        return positions, shared_rare[positions]
+        return positions, (lhs[positions] - base[positions]).astype(np.int64) // 2
 
     def first_match(self, candidate):
         """(key, score) of the earliest kept text scoring strictly above the threshold, or None."""
