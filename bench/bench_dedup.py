@@ -12,8 +12,9 @@
 --workers N runs steps 2 and 3 with curate.workers = N (the kept set split over N processes);
 the largest worker's peak RSS is printed too, and the memory goal is judged on the peak of the
 whole process tree's proportional set size (Pss, sampled every 10 s: reading a process's
-smaps_rollup takes the kernel ~0.08 s at 4 GiB, so sampling each second slowed the run by ~10%),
-which counts each page that forked workers share with this process once, not once per process.
+smaps_rollup takes the kernel ~0.08 s at 4 GiB, and sampling each second slowed a million-task
+run from 921 s to 1,070 s), which counts each page that forked workers share with this process
+once, not once per process.
 
 Usage: bench/bench_dedup.py [--subset 250] [--check 20000] [--tasks 100000] [--scorer rouge] [--workers 1]
 """
