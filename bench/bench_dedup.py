@@ -20,6 +20,7 @@ Usage: bench/bench_dedup.py [--subset 250] [--check 20000] [--tasks 100000] [--s
 """
 
 import argparse
+import contextlib
 import io
 import os
 import resource
@@ -154,7 +155,9 @@ def main():
     )
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with TreeMemory() as tree:
+    # Only workers need the sampler (one process's ru_maxrss is exact); it costs a little time.
+    tree = TreeMemory() if args.workers > 1 else contextlib.nullcontext()
+    with tree:
         kept_ids, _, report, seconds = fast_decisions(
             prompts[: args.tasks], args.scorer, progress=sys.stderr, workers=args.workers
         )
