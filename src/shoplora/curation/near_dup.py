@@ -99,12 +99,11 @@ class NearDuplicateIndex:
         self.tail_bits = np.zeros((1024, _WORDS - _HEAD), dtype=np.uint64)
         self.sizes = np.zeros(1024, dtype=np.int64)
         self.tails = np.zeros(1024, dtype=np.int64)
-        self.dtype = np.int16
-        self.twice_frequent = np.zeros(1024, dtype=self.dtype)  # 2 |F|
-        self.floor_share = np.zeros(1024, dtype=self.dtype)  # floor(t |b|)
+        self.twice_frequent = np.zeros(1024, dtype=np.int16)  # 2 |F|
+        self.floor_share = np.zeros(1024, dtype=np.int16)  # floor(t |b|)
         # Scratch for the bound, reused: a fresh array per candidate costs page faults.
-        self.base = np.zeros(1024, dtype=self.dtype)
-        self.work = np.zeros(1024, dtype=self.dtype)
+        self.base = np.zeros(1024, dtype=np.int16)
+        self.work = np.zeros(1024, dtype=np.int16)
         self.postings = {}
         self.pairs_bounded = 0
         self.pairs_scored = 0
@@ -119,10 +118,9 @@ class NearDuplicateIndex:
 
     def _fit_size(self, size):
         """Widen the bound's columns to int32 once a text is too large for int16 arithmetic."""
-        if size >= _SMALL_SIZE and self.dtype is np.int16:
-            self.dtype = np.int32
+        if size >= _SMALL_SIZE and self.floor_share.dtype == np.int16:
             for name in self._BOUND_COLUMNS:
-                setattr(self, name, getattr(self, name).astype(self.dtype))
+                setattr(self, name, getattr(self, name).astype(np.int32))
 
     def add(self, entry):
         if entry is None:
@@ -158,7 +156,7 @@ class NearDuplicateIndex:
         lists = [self.postings[t] for t in candidate.rest if t in self.postings]
         if lists:  # + 2 per shared R token: a signature's tokens are distinct, so no list repeats one
             np.copyto(lhs, base)
-            np.add.at(lhs, np.frombuffer(b"".join(lists), dtype=np.int32), self.dtype(2))
+            np.add.at(lhs, np.frombuffer(b"".join(lists), dtype=np.int32), lhs.dtype.type(2))
         else:
             lhs = base
         positions = np.flatnonzero(lhs >= _floor_share(self.threshold, candidate.size))
