@@ -174,7 +174,10 @@ def main():
         # The workers' memory is the run's too; Pss counts each shared page once.
         # No sample (a run shorter than the interval) judges as nan: NOT MET rather than 0 GiB.
         judged_gib = tree.peak_kib / 1024**2 if tree.samples else float("nan")
-        judged = f"peak Pss of this process and its {args.workers} workers ({tree.samples} samples, 10 s apart)"
+        judged = (
+            f"peak Pss of this process and its {args.workers} workers "
+            f"({tree.samples} samples, {tree.interval:.0f} s apart)"
+        )
     goal = 60 * args.tasks / 100_000 if args.tasks <= 100_000 else 600 * args.tasks / 1_000_000
     print(
         f"scale time {seconds:.1f} s (goal <= {goal:.0f} s for {args.tasks} tasks): "
