@@ -76,6 +76,15 @@ class Entry:
         self.frequent = size - len(rest)
         self.tail = int(np.bitwise_count(bits[_HEAD:]).sum())  # frequent tokens past the head
 
+    def signature_parts(self):
+        """What another process needs to bound against this text: (mask bytes, rest, size)."""
+        return self.bits.tobytes(), self.rest, self.size
+
+    @classmethod
+    def from_parts(cls, parts, key=None, parsed=None):
+        bits, rest, size = parts
+        return cls(key, parsed, np.frombuffer(bits, dtype="<u8"), rest, size)
+
 
 def _floor_share(threshold, size):
     """floor(t * size), a hair low so float rounding can only let more pairs through."""
@@ -88,9 +97,11 @@ class NearDuplicateIndex:
     _COLUMNS = ("head_bits", "tail_bits", "sizes", "tails", "surplus", "floor_share", "work")
     _BOUND_COLUMNS = ("surplus", "floor_share", "work")  # int16 while sizes are small
 
-    def __init__(self, scorer, threshold, order):
+    def __init__(self, scorer, threshold, order, scoring=True):
         self.scorer, self.threshold, self.order = scorer, threshold, order
-        self.entries = []
+        # An index that only bounds (a share of a split search) need not hold the entries.
+        self.entries = [] if scoring else None
+        self.count = 0
         self.head_bits = np.zeros((1024, _HEAD), dtype=np.uint64)
         self.tail_bits = np.zeros((1024, _WORDS - _HEAD), dtype=np.uint64)
         self.sizes = np.zeros(1024, dtype=np.int64)
@@ -121,12 +132,14 @@ class NearDuplicateIndex:
         if entry is None:
             return
         self._fit_size(entry.size)
-        position = len(self.entries)
+        position = self.count
         if position == len(self.sizes):
             for name in self._COLUMNS:
                 column = getattr(self, name)
                 setattr(self, name, np.concatenate([column, np.zeros_like(column)]))
-        self.entries.append(entry)
+        if self.entries is not None:
+            self.entries.append(entry)
+        self.count += 1
         self.head_bits[position] = entry.bits[:_HEAD]
         self.tail_bits[position] = entry.bits[_HEAD:]
         self.sizes[position] = entry.size
@@ -142,7 +155,7 @@ class NearDuplicateIndex:
 
     def _passing_rare_bound(self, candidate):
         """Kept positions whose R overlap plus min(|F_a|, |F_b|) can pass, and that R overlap."""
-        kept = len(self.entries)
+        kept = self.count
         self._fit_size(candidate.size)
         # 2 * (R overlap + min(|F_a|, |F_b|)) - floor(t |b|) >= floor(t |a|), for every kept b.
         # Column minus scalar, then a minimum of two columns: numpy's minimum against a scalar
@@ -160,10 +173,8 @@ class NearDuplicateIndex:
         )
         return positions, (lhs[positions] - frequent_part) // 2
 
-    def first_match(self, candidate):
-        """(key, score) of the earliest kept text scoring strictly above the threshold, or None."""
-        if candidate is None or not self.entries:
-            return None
+    def overlapping(self, candidate):
+        """Kept positions every bound lets through, in kept order, and their exact token overlap."""
         t = self.threshold
         positions, overlap = self._passing_rare_bound(candidate)
         needed = t * (candidate.size + self.sizes[positions]) - 2 * _EPS  # compared with 2 * overlap
@@ -174,12 +185,24 @@ class NearDuplicateIndex:
         positions, overlap, needed = positions[keep], overlap[keep], needed[keep]
         overlap += _popcount(self.tail_bits[positions], candidate.bits[_HEAD:])
         keep = (2 * overlap >= needed) & (overlap > 0)
-        positions, overlap = positions[keep], overlap[keep]
-        scorer = self.scorer
-        # Positions come out of flatnonzero in kept order, the order a plain loop tries them.
-        for position, shared in zip(positions.tolist(), overlap.tolist()):
+        return positions[keep], overlap[keep]
+
+    def first_match(self, candidate):
+        """(key, score) of the earliest kept text scoring strictly above the threshold, or None."""
+        if candidate is None or not self.count:
+            return None
+        positions, overlap = self.overlapping(candidate)
+        return self.first_scoring(self.entries, positions.tolist(), overlap.tolist(), candidate)
+
+    def first_scoring(self, entries, positions, overlaps, candidate):
+        """(key, score) of the first of entries[positions] scoring above the threshold, or None.
+
+        Positions must be in kept order, the order a plain loop tries them.
+        """
+        scorer, t = self.scorer, self.threshold
+        for position, shared in zip(positions, overlaps):
             self.pairs_bounded += 1
-            kept = self.entries[position]
+            kept = entries[position]
             if scorer.upper_bound(kept.parsed, candidate.parsed, shared) <= t:
                 continue
             self.pairs_scored += 1
