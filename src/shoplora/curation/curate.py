@@ -23,28 +23,19 @@ def compared_text(task, field):
     return value if isinstance(value, str) else answer_text(value)
 
 
-def curate(task_lists, eval_tasks, cfg, progress=sys.stderr):
-    """Keep tasks in greedy order (seeds, then sources in config order, then request order).
-
-    Returns (kept tasks, drop frame, report dict).
-    """
+def _greedy(task_lists, eval_tasks, cfg, scorer, search, progress):
+    """The greedy pass: (kept tasks, DropLog, rows in, rows kept, contaminated per eval type)."""
     field = cfg["compare_field"]
-    threshold = cfg["near_duplicate_threshold"]
     check_contamination = cfg["decontaminate"]
-    scorer = make_scorer(cfg["scorer"], cfg["tokenizer"])
     started = time.perf_counter()
-
     ordered = [t for tasks in task_lists for t in tasks]
     reasons = [invalid_reason(t) for t in ordered]
     parsed = [None if r else scorer.parse(compared_text(t, field)) for t, r in zip(ordered, reasons)]
     eval_parsed = [scorer.parse(compared_text(t, field)) for t in eval_tasks] if check_contamination else []
-    order = TokenOrder(scorer.signature(p) for p in parsed + eval_parsed if p is not None)
-
-    eval_items = [(t["id"], p) for t, p in zip(eval_tasks, eval_parsed)]
-    if cfg["workers"] > 1:
-        search = WorkerSearch(cfg["workers"], scorer, cfg, order, eval_items)
-    else:
-        search = SingleProcessSearch(scorer, threshold, order, eval_items)
+    search.prepare(
+        TokenOrder(scorer.signature(p) for p in parsed + eval_parsed if p is not None),
+        [(t["id"], p) for t, p in zip(eval_tasks, eval_parsed)],
+    )
     eval_type = {t["id"]: t["task_type"] for t in eval_tasks}
 
     drops = DropLog()
@@ -52,43 +43,60 @@ def curate(task_lists, eval_tasks, cfg, progress=sys.stderr):
     rows_in, rows_kept, contaminated = Counter(), Counter(), Counter()
     step = max(1, len(ordered) // 20)
     block = search.block or max(1, len(ordered))
-    try:
-        for start in range(0, len(ordered), block):
-            stop = min(start + block, len(ordered))
-            search.start_block(parsed[start:stop])
-            for n in range(start, stop):
-                task, reason = ordered[n], reasons[n]
-                source = task["source"]
-                rows_in[source] += 1
-                if (n + 1) % step == 0:
-                    print(
-                        f"curate: {n + 1}/{len(ordered)} checked, {len(kept)} kept, "
-                        f"{time.perf_counter() - started:.1f} s",
-                        file=progress,
-                        flush=True,
-                    )
-                if reason:
-                    drops.drop(task.get("id"), source, reason)
-                    continue
-                key = normalised(compared_text(task, field))
-                if key in seen:
-                    drops.drop(task["id"], source, "exact_duplicate", duplicate_of=seen[key])
-                    continue
-                entry = search.entry(task["id"], parsed[n])
-                if check_contamination:
-                    hit = search.contamination(n - start, entry)
-                    if hit:
-                        drops.drop(task["id"], source, "contaminated", duplicate_of=hit[0], score=hit[1])
-                        contaminated[eval_type[hit[0]]] += 1
-                        continue
-                hit = search.near_duplicate(n - start, entry)
+    for start in range(0, len(ordered), block):
+        stop = min(start + block, len(ordered))
+        search.start_block(parsed[start:stop])
+        for n in range(start, stop):
+            task, reason = ordered[n], reasons[n]
+            source = task["source"]
+            rows_in[source] += 1
+            if (n + 1) % step == 0:
+                print(
+                    f"curate: {n + 1}/{len(ordered)} checked, {len(kept)} kept, {time.perf_counter() - started:.1f} s",
+                    file=progress,
+                    flush=True,
+                )
+            if reason:
+                drops.drop(task.get("id"), source, reason)
+                continue
+            key = normalised(compared_text(task, field))
+            if key in seen:
+                drops.drop(task["id"], source, "exact_duplicate", duplicate_of=seen[key])
+                continue
+            entry = search.entry(n - start, task["id"], parsed[n])
+            if check_contamination:
+                hit = search.contamination(n - start, entry)
                 if hit:
-                    drops.drop(task["id"], source, "near_duplicate", duplicate_of=hit[0], score=hit[1])
+                    drops.drop(task["id"], source, "contaminated", duplicate_of=hit[0], score=hit[1])
+                    contaminated[eval_type[hit[0]]] += 1
                     continue
-                seen[key] = task["id"]
-                kept.append(task)
-                search.keep(entry)
-                rows_kept[source] += 1
+            hit = search.near_duplicate(n - start, entry)
+            if hit:
+                drops.drop(task["id"], source, "near_duplicate", duplicate_of=hit[0], score=hit[1])
+                continue
+            seen[key] = task["id"]
+            kept.append(task)
+            search.keep(entry)
+            rows_kept[source] += 1
+    return kept, drops, rows_in, rows_kept, contaminated
+
+
+def curate(task_lists, eval_tasks, cfg, progress=sys.stderr):
+    """Keep tasks in greedy order (seeds, then sources in config order, then request order).
+
+    Returns (kept tasks, drop frame, report dict).
+    """
+    field = cfg["compare_field"]
+    threshold = cfg["near_duplicate_threshold"]
+    scorer = make_scorer(cfg["scorer"], cfg["tokenizer"])
+    started = time.perf_counter()
+    # The search's workers are forked before the parse (see WorkerSearch).
+    if cfg["workers"] > 1:
+        search = WorkerSearch(cfg["workers"], scorer, cfg)
+    else:
+        search = SingleProcessSearch(scorer, threshold)
+    try:
+        kept, drops, rows_in, rows_kept, contaminated = _greedy(task_lists, eval_tasks, cfg, scorer, search, progress)
     finally:
         pairs_bounded, pairs_scored = search.close()
     report = drops.summary(dict(rows_in), dict(rows_kept))
