@@ -9,12 +9,12 @@
 3. shoplora alone on --tasks tasks, peak RSS printed. Goals: 100,000 tasks <= 60 s; 1,000,000
    tasks <= 10 minutes and <= 8 GiB, on 2 cores. Progress goes to stderr.
 
---workers N runs steps 2 and 3 with curate.workers = N (the kept set split over N processes);
-the largest worker's peak RSS is printed too, and the memory goal is judged on the peak of the
-whole process tree's proportional set size (Pss, sampled every 10 s: reading a process's
-smaps_rollup takes the kernel ~0.08 s at 4 GiB, and sampling each second slowed a million-task
-run from 921 s to 1,070 s), which counts each page that forked workers share with this process
-once, not once per process.
+--workers N runs steps 2 and 3 with curate.workers = N (the bounding split over this process
+and N - 1 workers); the largest worker's peak RSS is printed too, and the memory goal is judged
+on the peak of the whole process tree's proportional set size (Pss, sampled every 10 s: reading
+a process's smaps_rollup takes the kernel ~0.08 s at 4 GiB, and sampling each second slowed a
+million-task run from 921 s to 1,070 s), which counts each page that forked workers share with
+this process once, not once per process.
 
 Usage: bench/bench_dedup.py [--subset 250] [--check 20000] [--tasks 100000] [--scorer rouge] [--workers 1]
 """
