@@ -50,9 +50,6 @@ class Vocabulary:
         self.ids = defaultdict(itertools.count().__next__)
         self._id = self.ids.__getitem__
 
-    def __call__(self, word):
-        return self._id(word)
-
     def many(self, words):
         """The ids of `words`, as a tuple."""
         return tuple(map(self._id, words))
