@@ -45,7 +45,7 @@ def _greedy(task_lists, eval_tasks, cfg, scorer, search, progress):
     block = search.block or max(1, len(ordered))
     for start in range(0, len(ordered), block):
         stop = min(start + block, len(ordered))
-        search.start_block(parsed[start:stop])
+        search.start_block(parsed, start, stop)
         for n in range(start, stop):
             task, reason = ordered[n], reasons[n]
             source = task["source"]

@@ -5,16 +5,17 @@ it duplicates. `SingleProcessSearch` asks one NearDuplicateIndex of everything k
 
 `WorkerSearch` (curate.workers = N > 1) splits the bounding, the part whose cost grows with
 the kept set, over the main process and N - 1 forked workers; each holds a share of the kept
-tasks' bit masks and posting lists, not their texts. Tasks are searched in blocks: for every
-task of a block each process lists the kept tasks of its share, as they stood before the
-block, that every bound lets through, named by their place in the kept order. The main process
-merges the lists into kept order and scores them exactly, in that order, as a plain loop would;
-then it checks the task against a small index of the tasks kept within the block, which come
-after all of those. Decisions, reported matches and the near-duplicate pairs scored are
-therefore the single-process search's (the workers' eval checks also cover tasks that turn
-out to be exact duplicates, which one process skips); only the bounding, and its memory, is split. New kept tasks go to
-the workers, by their measured rate, and to the main process only while it has had to wait for
-them: it alone merges and scores.
+tasks' bit masks and posting lists, not their texts. Tasks are searched in blocks, pipelined:
+while the main process scores block k, the workers bound block k + 1 against their shares of
+the tasks kept before block k. For every task of a block each process lists the kept tasks of
+its share that every bound lets through, named by their place in the kept order. The main
+process merges the lists into kept order and scores them exactly, in that order, as a plain
+loop would; then it checks the task against a small index of the tasks kept in the block
+before and in the block itself, which come after all of those. Decisions, reported matches and
+the near-duplicate pairs scored are therefore the single-process search's (the workers' eval
+checks also cover tasks that turn out to be exact duplicates, which one process skips); only
+the bounding, and its memory, is split. New kept tasks go to the workers, by their measured
+rate, and to the main process only while the workers are behind: it alone merges and scores.
 """
 
 import gc
@@ -57,7 +58,7 @@ class SingleProcessSearch:
     def entry(self, j, key, parsed):
         return self.kept.entry(key, parsed)
 
-    def start_block(self, parsed_block):
+    def start_block(self, parsed, start, stop):
         pass
 
     def contamination(self, j, entry):
@@ -74,7 +75,18 @@ class SingleProcessSearch:
 
 
 BLOCK_TASKS = 2048
-_WAIT_SECONDS = 0.005  # a wait for the workers longer than this moves new kept tasks to this process
+# Below this many tasks this process's own bounding time per task is mostly fixed cost.
+_MEASURED_SHARE = 1000
+
+
+class _Smoothed:
+    """An exponential moving average of a per-block figure: single blocks are noisy."""
+
+    def __init__(self, weight=0.3):
+        self.weight, self.value = weight, 0.0
+
+    def add(self, x):
+        self.value += self.weight * (x - self.value)
 
 
 def _overlaps(share, places, candidates):
@@ -85,16 +97,16 @@ def _overlaps(share, places, candidates):
     """
     positions, overlaps, offsets = [], [], [0]
     # places[i]: the kept-order position of the share's i-th task
-    in_kept_order = np.frombuffer(places, dtype=np.int64) if len(places) else np.zeros(0, dtype=np.int64)
+    in_kept_order = np.frombuffer(places, dtype=np.int32) if len(places) else np.zeros(0, dtype=np.int32)
     for entry in candidates:
         if entry is not None and share.count:
             local, shared = share.overlapping(entry)
             positions.append(in_kept_order[local])
-            overlaps.append(shared)
+            overlaps.append(shared.astype(np.int32))  # int32: half the bytes to send and merge
             offsets.append(offsets[-1] + len(local))
         else:
             offsets.append(offsets[-1])
-    empty = np.zeros(0, dtype=np.int64)
+    empty = np.zeros(0, dtype=np.int32)
     return (np.concatenate(positions) if positions else empty, np.concatenate(overlaps) if overlaps else empty, offsets)
 
 
@@ -107,15 +119,16 @@ def _serve(conn, worker, workers, scorer_name, tokenizer, threshold):
         return
     order, eval_items = pickle.loads(message)
     share = NearDuplicateIndex(scorer, threshold, order, scoring=False)
-    places = array("q")  # kept-order position of each task in the share
+    places = array("i")  # kept-order position of each task in the share
     evals = _index(scorer, threshold, order, eval_items)
     while True:
         message = conn.recv_bytes()
         if not message:
             conn.send(_pair_counts(evals))
             return
-        started = time.process_time()
+        started = time.thread_time()
         additions, block = pickle.loads(message)
+        block = pickle.loads(block)
         for position, parts in additions:
             share.add(Entry.from_parts(parts))
             places.append(position)
@@ -124,8 +137,10 @@ def _serve(conn, worker, workers, scorer_name, tokenizer, threshold):
         contaminated = [
             evals.first_match(entry) if j % workers == worker else None for j, entry in enumerate(candidates)
         ]
+        bounding_started = time.thread_time()
         found = _overlaps(share, places, candidates)
-        conn.send((found, contaminated, time.process_time() - started))
+        bounding = time.thread_time() - bounding_started
+        conn.send((found, contaminated, bounding, bounding_started - started))
 
 
 class WorkerSearch:
@@ -142,11 +157,15 @@ class WorkerSearch:
         self.scoring = None
         self.past_blocks = []  # finished block indexes' pair counts, for the report
         self.pending = [[] for _ in range(self.workers)]
-        # To deal new kept tasks: the kept tasks each worker holds and how many it bounds per
-        # second (None until measured), and whether this process had to wait for a worker.
+        self.in_flight = 0  # blocks sent to the workers and not yet answered
+        # To deal new kept tasks (see _deal): the kept tasks each worker holds and how many it
+        # bounds per second (None until measured), and CPU seconds per block, smoothed: this
+        # process's bounding and its other work, the workers' bounding and their other work.
         self.held = [0] * self.workers
         self.rate = [None] * self.workers
-        self.waited = 0.0
+        self.main_bounding, self.main_other = _Smoothed(), _Smoothed()
+        self.workers_bounding, self.workers_other = _Smoothed(), _Smoothed()
+        self.cycle_mark = None
         # fork: spawn and forkserver import the main module again in each worker, and under
         # Snakemake that module is the curate_sft script itself. Objects that exist now are
         # frozen out of the garbage collector so that the workers' collections do not write to
@@ -174,47 +193,93 @@ class WorkerSearch:
         self.order = order
         self.evaluated = bool(eval_items)
         self.share = NearDuplicateIndex(self.scorer, self.threshold, order, scoring=False)  # this process's
-        self.share_places = array("q")
+        self.share_places = array("i")
         self.kept = []  # every kept entry, in kept order: what the merged positions name
         self.scoring = NearDuplicateIndex(self.scorer, self.threshold, order)  # scores the merged lists
-        self.block_index = self._new_block_index()
+        self.recent = None
+        self.block_kept = []  # (position, entry) of the tasks kept in the block being searched
         message = pickle.dumps((order, eval_items), protocol=pickle.HIGHEST_PROTOCOL)
         for connection in self.connections:
             connection.send_bytes(message)
 
-    def _new_block_index(self):
-        return NearDuplicateIndex(self.scorer, self.threshold, self.order)
+    def start_block(self, parsed, start, stop):
+        """Collect the bounds of block [start, stop), send the next block out, merge the lists.
 
-    def start_block(self, parsed_block):
-        """Send the block out, bound it against this process's share, merge every share's lists."""
-        self.past_blocks.append(_pair_counts(self.block_index))
-        self.block_index = self._new_block_index()
-        self.entries = [self.share.entry(None, parsed) for parsed in parsed_block]
-        parts = [entry and entry.signature_parts() for entry in self.entries]
-        for worker, (connection, additions) in enumerate(zip(self.connections, self.pending)):
+        The workers bound the next block while this process scores this one, so the next
+        block is bounded against the tasks kept before this one; the tasks kept in this block
+        and the one before it are checked in a small index of their own (`recent`).
+        """
+        # Thread CPU time: it leaves out waiting, and any other thread of this process.
+        now = time.thread_time()
+        if self.cycle_mark is not None:
+            self.main_other.add(now - self.cycle_mark - self.own_bounding)
+        self.cycle_mark = now
+        if start == 0:
+            self._send(self._prepare(parsed[start:stop]))
+        # Ready the next block before collecting this one: a worker waits from its answer to it.
+        following = self._prepare(parsed[stop : stop + self.block]) if stop < len(parsed) else None
+        found = self._receive()
+        previous_kept, self.block_kept = self.block_kept, []
+        self._deal(previous_kept)
+        self.entries = self.sent_entries
+        found.append(self.own_found)
+        if following:
+            self._send(following)
+        if self.recent is not None:
+            self.past_blocks.append(_pair_counts(self.recent))
+        self.recent = NearDuplicateIndex(self.scorer, self.threshold, self.order)
+        for _, entry in previous_kept:
+            self.recent.add(entry)
+        self.merged = [self._merge(found, j) for j in range(stop - start)]
+
+    def _prepare(self, parsed_block):
+        """A block's entries, and each worker's pickled part of it."""
+        entries = [self.share.entry(None, parsed) for parsed in parsed_block]
+        parts = [entry and entry.signature_parts() for entry in entries]
+        messages = []
+        for worker in range(self.workers):
             # A worker needs a task's parsed text only for the eval checks it does.
             block = [
                 p and (*p, parsed if self.evaluated and j % self.workers == worker else None)
                 for j, (p, parsed) in enumerate(zip(parts, parsed_block))
             ]
+            messages.append(pickle.dumps(block, protocol=pickle.HIGHEST_PROTOCOL))
+        return entries, messages
+
+    def _send(self, prepared):
+        """Send a prepared block to the workers, with the kept tasks dealt to them; bound it here."""
+        entries, messages = prepared
+        for connection, additions, block in zip(self.connections, self.pending, messages):
             connection.send_bytes(pickle.dumps((additions, block), protocol=pickle.HIGHEST_PROTOCOL))
         self.pending = [[] for _ in range(self.workers)]
-        found = [_overlaps(self.share, self.share_places, self.entries)]
-        busy = []
-        started = time.perf_counter()
-        self.contaminated = [None] * len(parsed_block)
+        self.in_flight += 1
+        self.sent_entries = entries
+        started = time.thread_time()
+        self.own_found = _overlaps(self.share, self.share_places, entries)
+        self.own_bounding = time.thread_time() - started
+        self.main_bounding.add(self.own_bounding)
+
+    def _receive(self):
+        """The workers' lists for the block sent first; sets `contaminated` and times the workers."""
+        found, busy, other = [], [], []
+        self.contaminated = None
         for worker, connection in enumerate(self.connections):
             try:
-                reply, contaminated, seconds = connection.recv()
+                reply, contaminated, seconds, other_seconds = connection.recv()
             except EOFError:
                 raise RuntimeError(f"curate worker {worker} stopped (its traceback is above)") from None
             found.append(reply)
             busy.append(seconds)
+            other.append(other_seconds)
+            if self.contaminated is None:
+                self.contaminated = list(contaminated)
             for j, hit in enumerate(contaminated):
                 self.contaminated[j] = self.contaminated[j] or hit
-        self.waited = time.perf_counter() - started
+        self.in_flight -= 1
         self._measure(busy)
-        self.merged = [self._merge(found, j) for j in range(len(parsed_block))]
+        self.workers_bounding.add(sum(busy))
+        self.workers_other.add(max(other))
+        return found
 
     @staticmethod
     def _merge(found, j):
@@ -241,6 +306,40 @@ class WorkerSearch:
         """Worker w's seconds per block if it took one more kept task (0 until measured)."""
         return 0.0 if self.rate[w] is None else (self.held[w] + 1) / self.rate[w]
 
+    def _main_fraction(self):
+        """The fraction of the kept tasks this process should bound, to finish level with the workers.
+
+        A kept task stays in its share to the end, so the shares are dealt for the whole run,
+        not for the next block. Per block this process spends o * K seconds on everything but
+        its bounding (merging, scoring and parsing; the part that grows does so with K, the
+        kept tasks) and b_m seconds per task of its share; each of the W workers c_w seconds
+        on fixed work and b_w seconds per task it holds. If this process holds a fraction f of
+        the K tasks, the sides are level when o + b_m * f = c_w / K + b_w * (1 - f) / W.
+        """
+        held = sum(self.held)
+        if not held or not self.workers_bounding.value or not self.kept:
+            return 0.0  # nothing measured yet: the workers take the tasks
+        per_worker_task = self.workers_bounding.value / held
+        mine = len(self.share_places)
+        per_own_task = self.main_bounding.value / mine if mine >= _MEASURED_SHARE else per_worker_task
+        k, w = len(self.kept), self.workers
+        level = per_worker_task / w + self.workers_other.value / k - self.main_other.value / k
+        return min(1.0, max(0.0, level / (per_own_task + per_worker_task / w)))
+
+    def _deal(self, kept):
+        """Give (position, entry) pairs to the shares that will bound against them: this process
+        keeps its fraction (_main_fraction) of the kept tasks, the worker that would then take
+        the least time gets each of the others."""
+        fraction = self._main_fraction()
+        for position, entry in kept:
+            if len(self.share_places) < fraction * (position + 1):
+                self.share.add(entry)
+                self.share_places.append(position)
+            else:
+                w = min(range(self.workers), key=self._projected_seconds)
+                self.held[w] += 1
+                self.pending[w].append((position, entry.signature_parts()))
+
     def entry(self, j, key, parsed):
         entry = self.entries[j]
         if entry is not None:
@@ -253,29 +352,21 @@ class WorkerSearch:
     def near_duplicate(self, j, entry):
         positions, overlaps = self.merged[j]
         hit = self.scoring.first_scoring(self.kept, positions, overlaps, entry) if positions else None
-        return hit or self.block_index.first_match(entry)
+        return hit or self.recent.first_match(entry)
 
     def keep(self, entry):
         if entry is None:
             return
-        self.block_index.add(entry)
-        position = len(self.kept)
+        self.recent.add(entry)
+        self.block_kept.append((len(self.kept), entry))
         self.kept.append(entry)
-        # This process also merges and scores while the workers wait for the next block, so
-        # it takes new kept tasks only while it has had to wait for a worker; else the worker
-        # that would then take the least time does.
-        if self.waited > _WAIT_SECONDS:
-            self.share.add(entry)
-            self.share_places.append(position)
-        else:
-            w = min(range(self.workers), key=self._projected_seconds)
-            self.held[w] += 1
-            self.pending[w].append((position, entry.signature_parts()))
 
     def close(self):
         counts = []
         try:
             for connection in self.connections:
+                for _ in range(self.in_flight):  # a block still out when the search stopped early
+                    connection.recv()
                 connection.send_bytes(b"")
             counts = [connection.recv() for connection in self.connections]
             for process in self.processes:
@@ -285,7 +376,7 @@ class WorkerSearch:
         finally:
             self.terminate()
         if self.scoring:
-            counts += [*self.past_blocks, _pair_counts(self.block_index, self.scoring)]
+            counts += [*self.past_blocks, _pair_counts(self.scoring, *([self.recent] if self.recent else []))]
         return sum(c[0] for c in counts), sum(c[1] for c in counts)
 
     def terminate(self):
