@@ -169,20 +169,26 @@ class RougePackageScorer:
 
     @staticmethod
     def score(kept, candidate):
-        # The overlap is a set of words, so a sentence pair whose shared words are all in the
-        # union already cannot change it; identical sentences go first to fill the union cheaply.
+        # The overlap is the union of the words on every sentence pair's LCS path, whatever
+        # order the pairs are taken in. A sentence the kept text also has puts all its words in
+        # (its path is the diagonal), so those go first; after that a pair can only add words
+        # when it shares one that is not in the union yet, and most pairs are skipped unbuilt.
         for parsed in (kept, candidate):
             if parsed.sentence_sets is None:
                 parsed.sentence_sets = [frozenset(s) for s in parsed.sentences]
-        pairs = [
-            (r, c, rs & cs)
-            for r, rs in zip(candidate.sentences, candidate.sentence_sets)
-            for c, cs in zip(kept.sentences, kept.sentence_sets)
-        ]
         union = set()
-        for r, c, shared in sorted(pairs, key=lambda p: p[0] != p[1]):
-            if shared and not shared <= union:
-                union |= lcs_path_words(r, c)
+        kept_sentences = set(kept.sentences)
+        for r in candidate.sentences:
+            if r in kept_sentences:
+                union.update(r)
+        for r, rs in zip(candidate.sentences, candidate.sentence_sets):
+            missing = rs - union
+            for c, cs in zip(kept.sentences, kept.sentence_sets):
+                if not missing:
+                    break
+                if not missing.isdisjoint(cs):
+                    union |= lcs_path_words(r, c)
+                    missing = rs - union
         return _rouge_package_f(len(union), len(candidate.distinct), len(kept.distinct))
 
 
