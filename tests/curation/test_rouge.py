@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import shoplora.curation.near_dup as near_dup
 import shoplora.curation.rouge as rouge_exact
 from shoplora.config.schema import section_defaults
 from shoplora.curation.curate import curate
@@ -171,6 +172,30 @@ def test_index_finds_near_copies_too_long_for_int16_bounds():
     index.add(index.entry("long", parsed[1]))
     key, score = index.first_match(index.entry("edited", parsed[2]))
     assert key == "long" and score == pytest.approx(29950 / 30000)
+
+
+def test_index_bounds_many_candidates_at_once_as_it_does_one_at_a_time(monkeypatch):
+    """overlapping_many (the split search's path) runs the exact stage on batches of
+    candidates; each candidate must get the positions and overlaps `overlapping` gives it."""
+    monkeypatch.setattr(near_dup, "_BATCH_POSITIONS", 1500)  # batches of a few candidates
+    scorer = RougePackageScorer()
+    texts = shopping_prompts(900, seed=5)
+    parsed = [scorer.parse(t) for t in texts]
+    # A low threshold: candidates have hundreds of kept texts past the first bound.
+    index = NearDuplicateIndex(scorer, 0.5, TokenOrder(scorer.signature(p) for p in parsed))
+    for i, p in enumerate(parsed[:600]):
+        index.add(index.entry(str(i), p))
+    candidates = [index.entry(None, p) for p in parsed[600:]]
+    candidates[::7] = [None] * len(candidates[::7])  # unscorable texts pass nothing
+    positions, overlaps, counts = index.overlapping_many(candidates)
+    assert len(counts) == len(candidates) and counts.sum() == len(positions) == len(overlaps)
+    start = 0
+    for candidate, count in zip(candidates, counts.tolist()):
+        expected = index.overlapping(candidate) if candidate is not None else ([], [])
+        assert positions[start : start + count].tolist() == list(expected[0])
+        assert overlaps[start : start + count].tolist() == list(expected[1])
+        start += count
+    assert (counts > 0).sum() > 100 and counts.max() > 1
 
 
 def _decisions(texts, scorer, threshold):

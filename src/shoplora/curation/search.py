@@ -95,19 +95,12 @@ def _overlaps(share, places, candidates):
     One flat array of positions, one of overlaps and the offsets between candidates: a few
     large arrays cross a pipe much faster than thousands of small ones.
     """
-    positions, overlaps, offsets = [], [], [0]
+    local, shared, counts = share.overlapping_many(candidates)
+    offsets = [0, *np.cumsum(counts).tolist()] if len(counts) else [0] * (len(candidates) + 1)
     # places[i]: the kept-order position of the share's i-th task
     in_kept_order = np.frombuffer(places, dtype=np.int32) if len(places) else np.zeros(0, dtype=np.int32)
-    for entry in candidates:
-        if entry is not None and share.count:
-            local, shared = share.overlapping(entry)
-            positions.append(in_kept_order[local])
-            overlaps.append(shared.astype(np.int32))  # int32: half the bytes to send and merge
-            offsets.append(offsets[-1] + len(local))
-        else:
-            offsets.append(offsets[-1])
-    empty = np.zeros(0, dtype=np.int32)
-    return (np.concatenate(positions) if positions else empty, np.concatenate(overlaps) if overlaps else empty, offsets)
+    # int32: half the bytes to send and merge
+    return in_kept_order[local], shared.astype(np.int32), offsets
 
 
 def _serve(conn, worker, workers, scorer_name, tokenizer, threshold):
