@@ -76,7 +76,7 @@ def _greedy(task_lists, eval_tasks, cfg, scorer, search, progress):
                 continue
             seen[key] = task["id"]
             kept.append(task)
-            search.keep(entry)
+            search.keep(n - start, entry)
             rows_kept[source] += 1
     return kept, drops, rows_in, rows_kept, contaminated
 

@@ -11,7 +11,8 @@ the tasks kept before block k. For every task of a block each process lists the 
 its share that every bound lets through, named by their place in the kept order. The main
 process merges the lists into kept order and scores them exactly, in that order, as a plain
 loop would; then it checks the task against a small index of the tasks kept in the block
-before and in the block itself, which come after all of those. Decisions, reported matches and
+before and of the block's own tasks (those kept before the task count), which come after all
+of those. Decisions, reported matches and
 the near-duplicate pairs scored are therefore the single-process search's (the workers' eval
 checks also cover tasks that turn out to be exact duplicates, which one process skips); only
 the bounding, and its memory, is split. New kept tasks go to the workers, by their measured
@@ -67,7 +68,7 @@ class SingleProcessSearch:
     def near_duplicate(self, j, entry):
         return self.kept.first_match(entry)
 
-    def keep(self, entry):
+    def keep(self, j, entry):
         self.kept.add(entry)
 
     def close(self):
@@ -191,6 +192,7 @@ class WorkerSearch:
         self.scoring = NearDuplicateIndex(self.scorer, self.threshold, order)  # scores the merged lists
         self.recent = None
         self.block_kept = []  # (position, entry) of the tasks kept in the block being searched
+        self.kept_in_block = []  # per task of the block being searched: kept yet?
         message = pickle.dumps((order, eval_items), protocol=pickle.HIGHEST_PROTOCOL)
         for connection in self.connections:
             connection.send_bytes(message)
@@ -200,7 +202,7 @@ class WorkerSearch:
 
         The workers bound the next block while this process scores this one, so the next
         block is bounded against the tasks kept before this one; the tasks kept in this block
-        and the one before it are checked in a small index of their own (`recent`).
+        and the one before it are checked in a small index of their own (`_bound_recent`).
         """
         # Thread CPU time: it leaves out waiting, and any other thread of this process.
         now = time.thread_time()
@@ -220,10 +222,30 @@ class WorkerSearch:
             self._send(following)
         if self.recent is not None:
             self.past_blocks.append(_pair_counts(self.recent))
-        self.recent = NearDuplicateIndex(self.scorer, self.threshold, self.order)
-        for _, entry in previous_kept:
-            self.recent.add(entry)
+        self._bound_recent(previous_kept)
         self.merged = [self._merge(found, j) for j in range(stop - start)]
+
+    def _bound_recent(self, previous_kept):
+        """Index the tasks kept in the block before and every task of this block, and bound
+        this block's tasks against it at once.
+
+        A task's earlier kept tasks in this block are only known as the search goes, so the
+        index holds all of the block's tasks and `_recent_match` skips those after the task
+        or not kept: bounded together, the block's tasks share numpy calls that one task at a
+        time would pay for each.
+        """
+        recent = self.recent = NearDuplicateIndex(self.scorer, self.threshold, self.order)
+        for _, entry in previous_kept:
+            recent.add(entry)
+        self.recent_before = recent.count  # positions below: kept in the block before
+        self.recent_tasks = []  # this block's task of each position from recent_before on
+        for j, entry in enumerate(self.entries):
+            if entry is not None:
+                recent.add(entry)
+                self.recent_tasks.append(j)
+        self.kept_in_block = [False] * len(self.entries)
+        positions, overlaps, counts = recent.overlapping_many(self.entries)
+        self.recent_found = positions.tolist(), overlaps.tolist(), [0, *np.cumsum(counts).tolist()]
 
     def _prepare(self, parsed_block):
         """A block's entries, and each worker's pickled part of it."""
@@ -345,12 +367,29 @@ class WorkerSearch:
     def near_duplicate(self, j, entry):
         positions, overlaps = self.merged[j]
         hit = self.scoring.first_scoring(self.kept, positions, overlaps, entry) if positions else None
-        return hit or self.recent.first_match(entry)
+        return hit or self._recent_match(j, entry)
 
-    def keep(self, entry):
+    def _recent_match(self, j, entry):
+        """The first match for task j of the block among the block before's kept tasks, then
+        this block's tasks kept before it."""
+        found, overlaps, offsets = self.recent_found
+        positions, shared = [], []
+        before = self.recent_before
+        for position, overlap in zip(found[offsets[j] : offsets[j + 1]], overlaps[offsets[j] : offsets[j + 1]]):
+            if position >= before:
+                task = self.recent_tasks[position - before]
+                if task >= j:  # positions ascend: the task itself and those after it remain
+                    break
+                if not self.kept_in_block[task]:
+                    continue
+            positions.append(position)
+            shared.append(overlap)
+        return self.recent.first_scoring(self.recent.entries, positions, shared, entry) if positions else None
+
+    def keep(self, j, entry):
         if entry is None:
             return
-        self.recent.add(entry)
+        self.kept_in_block[j] = True
         self.block_kept.append((len(self.kept), entry))
         self.kept.append(entry)
 
