@@ -1,8 +1,11 @@
+import re
+import sys
+
 import pytest
 from rouge import Rouge
 
 from shoplora.config.schema import section_defaults
-from shoplora.curation.curate import curate
+from shoplora.curation.curate import curate, normalised
 from shoplora.tasks.records import task_id
 
 from helpers.rouge_reference import rouge_package_f as rouge_l_f
@@ -14,6 +17,15 @@ def task(prompt, source="seed", answer="an answer", task_type="generation"):
     rec = {"input_field": prompt, "output_field": answer, "task_type": task_type, "source": source}
     rec["id"] = task_id(rec)
     return rec
+
+
+def test_exact_duplicate_key_folds_every_whitespace_that_re_does():
+    """normalised() splits with str.split(); the key must equal the regex form it replaced."""
+    spaces = [c for c in map(chr, range(sys.maxunicode + 1)) if re.fullmatch(r"\s", c)]
+    assert len(spaces) > 20  # tabs, newlines, no-break and ideographic spaces, separators
+    for space in spaces:
+        text = f"{space}Red{space * 2}SHOE{space}fits. "
+        assert normalised(text) == re.sub(r"\s+", " ", text).strip().lower() == "red shoe fits."
 
 
 @pytest.mark.parametrize(

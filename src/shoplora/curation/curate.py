@@ -1,6 +1,5 @@
 """curate_sft: null/validity filtering, exact dedup, decontamination and ROUGE-L near-dedup."""
 
-import re
 import sys
 import time
 from collections import Counter
@@ -11,11 +10,11 @@ from shoplora.curation.search import SingleProcessSearch, WorkerSearch
 from shoplora.io.accounting import DropLog
 from shoplora.tasks.validity import answer_text, invalid_reason
 
-_SPACE = re.compile(r"\s+")
-
 
 def normalised(text):
-    return _SPACE.sub(" ", str(text)).strip().lower()
+    """The exact-duplicate key: whitespace runs as one space, ends stripped, lower case."""
+    # str.split() splits on the very characters re's \s matches, in C, several times faster.
+    return " ".join(str(text).split()).lower()
 
 
 def compared_text(task, field):
