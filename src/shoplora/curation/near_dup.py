@@ -72,16 +72,15 @@ def _popcount(rows, words):
 
 
 class _Batch:
-    """Several candidates' sizes and bits as arrays, shaped as one Entry's (None: zeros)."""
+    """Several candidates' sizes and bits as arrays, shaped as one Entry's (None: zeros; such a
+    candidate has no positions, so its values are never read)."""
 
     def __init__(self, entries):
-        present = [e for e in entries if e is not None]
+        blank = np.zeros(_WORDS, dtype="<u8")
         self.size = np.array([e.size if e else 0 for e in entries], dtype=np.int64)
         self.frequent = np.array([e.frequent if e else 0 for e in entries], dtype=np.int64)
         self.tail = np.array([e.tail if e else 0 for e in entries], dtype=np.int64)
-        self.bits = np.zeros((len(entries), _WORDS), dtype="<u8")
-        if present:
-            self.bits[[i for i, e in enumerate(entries) if e is not None]] = np.stack([e.bits for e in present])
+        self.bits = np.stack([e.bits if e else blank for e in entries])
 
 
 class Entry:

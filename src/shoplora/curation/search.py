@@ -3,20 +3,20 @@
 The greedy decisions need, for each task in order, the earliest kept task (and any eval task)
 it duplicates. `SingleProcessSearch` asks one NearDuplicateIndex of everything kept so far.
 
-`WorkerSearch` (curate.workers = N > 1) splits the bounding, the part whose cost grows with
-the kept set, over the main process and N - 1 forked workers; each holds a share of the kept
-tasks' bit masks and posting lists, not their texts. Tasks are searched in blocks, pipelined:
-while the main process scores block k, the workers bound block k + 1 against their shares of
-the tasks kept before block k. For every task of a block each process lists the kept tasks of
-its share that every bound lets through, named by their place in the kept order. The main
-process merges the lists into kept order and scores them exactly, in that order, as a plain
-loop would; then it checks the task against a small index of the tasks kept in the block
-before and of the block's own tasks (those kept before the task count), which come after all
-of those. Decisions, reported matches and
-the near-duplicate pairs scored are therefore the single-process search's (the workers' eval
-checks also cover tasks that turn out to be exact duplicates, which one process skips); only
-the bounding, and its memory, is split. New kept tasks go to the workers, by their measured
-rate, and to the main process only while the workers are behind: it alone merges and scores.
+`WorkerSearch` (curate.workers = N > 1) splits the bounding, the part whose cost grows with the
+kept set, over the main process and N - 1 forked workers; each holds a share of the kept tasks'
+bit masks and posting lists, not their texts. Tasks are searched in blocks, pipelined: while
+the main process scores block k, the workers bound block k + 1 against their shares of the
+tasks kept before block k. For every task of a block each process lists the kept tasks of its
+share that every bound lets through, named by their place in the kept order. The main process
+merges the lists into kept order and scores them exactly, in that order, as a plain loop would;
+then it checks the task against a small index of the tasks kept in the block before and of the
+block's own tasks (those kept before the task count), which come after all of those. Decisions,
+reported matches and the near-duplicate pairs scored are therefore the single-process search's
+(the workers' eval checks also cover tasks that turn out to be exact duplicates, which one
+process skips); only the bounding, and its memory, is split. New kept tasks go to the workers,
+by their measured rate, and to the main process only while the workers are behind: it alone
+merges and scores.
 """
 
 import gc
@@ -97,7 +97,7 @@ def _overlaps(share, places, candidates):
     large arrays cross a pipe much faster than thousands of small ones.
     """
     local, shared, counts = share.overlapping_many(candidates)
-    offsets = [0, *np.cumsum(counts).tolist()] if len(counts) else [0] * (len(candidates) + 1)
+    offsets = [0, *np.cumsum(counts).tolist()]
     # places[i]: the kept-order position of the share's i-th task
     in_kept_order = np.frombuffer(places, dtype=np.int32) if len(places) else np.zeros(0, dtype=np.int32)
     # int32: half the bytes to send and merge
