@@ -1,3 +1,5 @@
+import gc
+import io
 import re
 import sys
 
@@ -79,6 +81,33 @@ def test_near_duplicates_contamination_and_accounting():
     assert report["contaminated_by_eval_task_type"] == {"named_entity_recognition": 1}
     gen = report["per_source"]["generated:p"]
     assert gen["rows_in"] == 6 and gen["kept"] == 1 and gen["dropped"] == 5
+
+
+class CollectorWatch(io.StringIO):
+    """A progress stream that notes, at each line, whether the cyclic collector runs."""
+
+    def __init__(self):
+        super().__init__()
+        self.states = []
+
+    def write(self, text):
+        self.states.append(gc.isenabled())
+        return super().write(text)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_paused_during_the_search_and_restored(enabled):
+    tasks = [task(f"Describe item{i} for buyer{i} in style{i} and tone{i}", "generated:p") for i in range(40)]
+    watch = CollectorWatch()
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        kept, _, _ = curate([tasks], [], CFG, progress=watch)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
+    assert len(kept) == 40
+    assert watch.states and not any(watch.states)
 
 
 def test_threshold_is_strictly_greater():

@@ -1,5 +1,7 @@
 """curate_sft: null/validity filtering, exact dedup, decontamination and ROUGE-L near-dedup."""
 
+import contextlib
+import gc
 import sys
 import time
 from collections import Counter
@@ -80,6 +82,25 @@ def _greedy(task_lists, eval_tasks, cfg, scorer, search, progress):
     return kept, drops, rows_in, rows_kept, contaminated
 
 
+@contextlib.contextmanager
+def _cyclic_gc_paused():
+    """Pause Python's cyclic garbage collector for the search, and restore it after.
+
+    The search holds every task's parsed text, and the split search (workers > 1) creates
+    millions of short-lived posting lists, since it indexes each block's tasks afresh. The
+    collector's full passes walk that whole heap: at 100,000 tasks with 2 processes they took
+    about a quarter of the run. The search makes no reference cycles, so reference counting
+    frees all it drops; a worker forked here inherits the pause.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def curate(task_lists, eval_tasks, cfg, progress=sys.stderr):
     """Keep tasks in greedy order (seeds, then sources in config order, then request order).
 
@@ -89,15 +110,18 @@ def curate(task_lists, eval_tasks, cfg, progress=sys.stderr):
     threshold = cfg["near_duplicate_threshold"]
     scorer = make_scorer(cfg["scorer"], cfg["tokenizer"])
     started = time.perf_counter()
-    # The search's workers are forked before the parse (see WorkerSearch).
-    if cfg["workers"] > 1:
-        search = WorkerSearch(cfg["workers"], scorer, cfg)
-    else:
-        search = SingleProcessSearch(scorer, threshold)
-    try:
-        kept, drops, rows_in, rows_kept, contaminated = _greedy(task_lists, eval_tasks, cfg, scorer, search, progress)
-    finally:
-        pairs_bounded, pairs_scored = search.close()
+    with _cyclic_gc_paused():
+        # The search's workers are forked before the parse (see WorkerSearch).
+        if cfg["workers"] > 1:
+            search = WorkerSearch(cfg["workers"], scorer, cfg)
+        else:
+            search = SingleProcessSearch(scorer, threshold)
+        try:
+            kept, drops, rows_in, rows_kept, contaminated = _greedy(
+                task_lists, eval_tasks, cfg, scorer, search, progress
+            )
+        finally:
+            pairs_bounded, pairs_scored = search.close()
     report = drops.summary(dict(rows_in), dict(rows_kept))
     report["contaminated_by_eval_task_type"] = dict(sorted(contaminated.items()))
     report.update(
