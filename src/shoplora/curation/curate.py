@@ -82,6 +82,22 @@ def _greedy(task_lists, eval_tasks, cfg, scorer, search, progress):
     return kept, drops, rows_in, rows_kept, contaminated
 
 
+def _search(task_lists, eval_tasks, cfg, scorer, progress):
+    """_greedy's results and (pairs bounded, pairs scored), with the search the config asks for."""
+    # The search's workers are forked before the parse (see WorkerSearch).
+    if cfg["workers"] > 1:
+        search = WorkerSearch(cfg["workers"], scorer, cfg)
+    else:
+        search = SingleProcessSearch(scorer, cfg["near_duplicate_threshold"])
+    try:
+        results = _greedy(task_lists, eval_tasks, cfg, scorer, search, progress)
+    finally:
+        pairs = search.close()
+    # The search's indexes are freed on return, before the collector resumes and would
+    # otherwise walk them once.
+    return results, pairs
+
+
 @contextlib.contextmanager
 def _cyclic_gc_paused():
     """Pause Python's cyclic garbage collector for the search, and restore it after.
@@ -111,17 +127,9 @@ def curate(task_lists, eval_tasks, cfg, progress=sys.stderr):
     scorer = make_scorer(cfg["scorer"], cfg["tokenizer"])
     started = time.perf_counter()
     with _cyclic_gc_paused():
-        # The search's workers are forked before the parse (see WorkerSearch).
-        if cfg["workers"] > 1:
-            search = WorkerSearch(cfg["workers"], scorer, cfg)
-        else:
-            search = SingleProcessSearch(scorer, threshold)
-        try:
-            kept, drops, rows_in, rows_kept, contaminated = _greedy(
-                task_lists, eval_tasks, cfg, scorer, search, progress
-            )
-        finally:
-            pairs_bounded, pairs_scored = search.close()
+        (kept, drops, rows_in, rows_kept, contaminated), (pairs_bounded, pairs_scored) = _search(
+            task_lists, eval_tasks, cfg, scorer, progress
+        )
     report = drops.summary(dict(rows_in), dict(rows_kept))
     report["contaminated_by_eval_task_type"] = dict(sorted(contaminated.items()))
     report.update(
