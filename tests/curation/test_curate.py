@@ -104,6 +104,9 @@ def test_the_collector_is_paused_during_the_search_and_restored(enabled):
         gc.enable() if enabled else gc.disable()
         kept, _, _ = curate([tasks], [], CFG, progress=watch)
         assert gc.isenabled() is enabled
+        with pytest.raises(KeyError):  # a task with no source stops the search midway
+            curate([tasks, [{"id": "x", "input_field": "y", "output_field": "z", "task_type": "generation"}]], [], CFG)
+        assert gc.isenabled() is enabled
     finally:
         gc.enable() if was else gc.disable()
     assert len(kept) == 40
