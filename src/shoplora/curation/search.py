@@ -163,7 +163,8 @@ class WorkerSearch:
         # fork: spawn and forkserver import the main module again in each worker, and under
         # Snakemake that module is the curate_sft script itself. Objects that exist now are
         # frozen out of the garbage collector so that the workers' collections do not write to
-        # (and so copy) the pages they share with this process.
+        # (and so copy) the pages they share with this process (curate() pauses the collector
+        # anyway; this covers a WorkerSearch used on its own).
         context = multiprocessing.get_context("fork")
         self.connections, self.processes = [], []
         gc.freeze()
