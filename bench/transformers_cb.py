@@ -1,6 +1,6 @@
 """transformers' own continuous batching (ContinuousBatchingManager), for bench_inference.py.
 
-Measured beside shoplora's engine (src/shoplora/inference/continuous.py) to decide whether the
+Measured beside shoplora's engine (src/shoplora/runtime/continuous.py) to decide whether the
 library's engine could replace it: same greedy answers, `token_budget` tokens per step
 (max_batch_tokens), prefixes shared in the paged cache. Public transformers API only: the
 model is switched to its paged attention for the run and back afterwards.

@@ -8,7 +8,18 @@ import sys
 
 import grimp
 
-STAGES = ["config", "io", "tasks", "data", "generation", "curation", "training", "inference", "evaluation"]
+STAGES = [
+    "config",
+    "io",
+    "tasks",
+    "data",
+    "runtime",
+    "generation",
+    "curation",
+    "training",
+    "inference",
+    "evaluation",
+]
 
 
 def edges():
@@ -31,8 +42,9 @@ def render():
         "",
         "Each arrow is a stage subpackage importing another. Stages import only earlier ones;",
         "`config`, `io` and `tasks` are shared; `config` validates with the task registry, `io`",
-        "and `tasks` import none of the others (import-linter checks this in `make lint`, so the",
-        "graph has no cycles).",
+        "and `tasks` import none of the others; `runtime`, the model runtime that the local",
+        "generation server and inference both decode with, sits below both (import-linter checks",
+        "this in `make lint`, so the graph has no cycles).",
         "",
         "```mermaid",
         "graph BT",

@@ -2,11 +2,11 @@ import io
 
 import pytest
 
-import shoplora.inference.continuous as continuous
+import shoplora.runtime.continuous as continuous
 from shoplora.config.schema import section_defaults
 from shoplora.inference.constraint import ANSWER_CHARS, AnswerCharsOnly, answer_token_ids
-from shoplora.inference.continuous import _Cache, _Slots, generate_continuous, unsupported_reason
 from shoplora.inference.generator import Generator, choose_backend, generate
+from shoplora.runtime.continuous import _Cache, _Slots, generate_continuous, unsupported_reason
 
 INFER = section_defaults("infer", backend="transformers")
 ENGINE = {
@@ -52,7 +52,7 @@ def test_continuous_slot_reuse_chunked_prompts_and_shared_prefixes_keep_greedy_a
     """2 slots for 5 prompts and 9-token steps: prompts are read in chunks over several steps,
     sequences join as others leave, and the shared instruction is copied, not recomputed;
     the answers are still those of model.generate one prompt at a time."""
-    from shoplora.inference.generator import encode_prompt
+    from shoplora.runtime.model import encode_prompt
 
     lengths = [12, 5, 9, 7, 3]
     encoded = [encode_prompt(generator.template, generator.tokenizer, p) for p in RANKING]
@@ -129,7 +129,7 @@ def test_continuous_engine_is_for_the_installed_transformers():
     (tests/inference and bench/bench_inference.py) before WRITTEN_FOR is moved to it."""
     installed = continuous.installed_transformers()
     assert installed == continuous.WRITTEN_FOR, (
-        f"transformers {installed} is installed, but src/shoplora/inference/continuous.py was written for "
+        f"transformers {installed} is installed, but src/shoplora/runtime/continuous.py was written for "
         f"{continuous.WRITTEN_FOR}.x: infer now falls back to padded batches. Run tests/inference and "
         "bench/bench_inference.py on the new release, then update WRITTEN_FOR."
     )

@@ -2,7 +2,8 @@
 
 import pytest
 
-from shoplora.inference.generator import TemplateMismatchError, check_template, encode_prompt, load_template
+from shoplora.inference.generator import TemplateMismatchError, check_template
+from shoplora.runtime.model import encode_prompt, load_template
 
 
 def test_inference_prompt_ids_equal_the_training_prompt_ids(tiny_model_dir):

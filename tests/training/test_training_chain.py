@@ -11,7 +11,7 @@ import time
 import pytest
 import yaml
 
-from shoplora.inference.generator import encode_prompt, load_template
+from shoplora.runtime.model import encode_prompt, load_template
 from shoplora.training.checkpoints import complete_checkpoints
 
 from conftest import run_snakemake, start_snakemake

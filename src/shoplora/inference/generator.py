@@ -2,12 +2,13 @@
 
 Two backends: transformers (CPU or GPU; what the tests run) and vLLM, used when the package
 is installed and a GPU is present. The transformers backend batches continuously by default
-(continuous_batching.py: sequences join and leave at every step, shared prompt prefixes are
-computed once); `padded` runs `model.generate` on left-padded batches instead, and is what
-the continuous engine falls back to for attention it does not implement. Optional
-constrained decoding (answer_constraint.py) lets multiple-choice, ranking and retrieval
-answers contain only digits, commas and spaces. A LoRA adapter may be given over the base
-model (the checkpoint sweep): PEFT folds it in memory, vLLM serves it unmerged.
+(runtime/continuous.py, the engine the local generation server runs too: sequences join and
+leave at every step, shared prompt prefixes are computed once); `padded` runs
+`model.generate` on left-padded batches instead, and is what the continuous engine falls back
+to for attention it does not implement. Optional constrained decoding (constraint.py) lets
+multiple-choice, ranking and retrieval answers contain only digits, commas and spaces. A LoRA
+adapter may be given over the base model (the checkpoint sweep): PEFT folds it in memory, vLLM
+serves it unmerged.
 """
 
 import importlib.util
@@ -17,7 +18,8 @@ import time
 from pathlib import Path
 
 from shoplora.inference.constraint import AnswerCharsOnly, answer_token_ids
-from shoplora.inference.continuous import generate_continuous, unsupported_reason
+from shoplora.runtime.continuous import generate_continuous, greedy, unsupported_reason
+from shoplora.runtime.model import ModelRuntime, encode_prompt
 
 BACKENDS = ("auto", "transformers", "vllm")
 ENGINES = ("continuous", "padded")
@@ -25,21 +27,6 @@ ENGINES = ("continuous", "padded")
 
 class TemplateMismatchError(RuntimeError):
     pass
-
-
-def load_template(tokenizer, name):
-    """LLaMA-Factory's Template object, the one training encodes with."""
-    from llamafactory.data import get_template_and_fix_tokenizer
-    from llamafactory.hparams import DataArguments
-
-    return get_template_and_fix_tokenizer(tokenizer, DataArguments(template=name))
-
-
-def encode_prompt(template, tokenizer, prompt):
-    """Token ids of the prompt exactly as SFT training encodes an alpaca instruction."""
-    messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": ""}]
-    prompt_ids, _ = template.encode_oneturn(tokenizer, messages)
-    return prompt_ids
 
 
 def check_template(model_dir, template_name):
@@ -88,15 +75,12 @@ class Generator:
         adapter=None,
     ):
         """adapter: a LoRA checkpoint folder applied over `model_dir` (the checkpoint sweep)."""
-        from transformers import AutoTokenizer
-
         check_template(model_dir, template_name)
         self.model_dir, self.adapter = model_dir, adapter
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        self.template = load_template(self.tokenizer, template_name)
-        self.stop_ids = self.template.get_stop_token_ids(self.tokenizer)
+        self.runtime = ModelRuntime(model_dir, template_name, dtype)
+        runtime = self.runtime
+        self.tokenizer, self.template, self.stop_ids = runtime.tokenizer, runtime.template, runtime.stop_ids
         self.backend = choose_backend(backend)
-        self.dtype = dtype
         if engine not in ENGINES:
             raise ValueError(f"infer.engine must be one of {', '.join(ENGINES)}, not {engine!r}")
         self.engine, self.token_budget = engine, token_budget
@@ -104,7 +88,6 @@ class Generator:
         self.context = _context_length(model_dir)
         self.prompt_notes = []  # per row of the last run: None, or what the length guard did
         self._allowed = None
-        self._model = None
 
     def allowed_ids(self):
         if self._allowed is None:
@@ -172,28 +155,23 @@ class Generator:
         return self._run_padded(encoded, max_new_tokens, constrained, allowed, batch_size, progress)
 
     def _load(self):
-        import torch
-        from transformers import AutoModelForCausalLM
-
-        if self._model is None:
-            self.device = "cuda" if torch.cuda.is_available() else "cpu"
-            # auto: bfloat16 on a GPU, float32 on a CPU (exact, and what the tests compare).
-            name = self.dtype if self.dtype != "auto" else ("bfloat16" if self.device == "cuda" else "float32")
-            dtype = getattr(torch, name)
-            model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=dtype)
-            if self.adapter:
-                model = with_adapter(model, self.adapter)
-            self._model = model.to(self.device).eval()
-        return self._model
+        adapter = self.adapter
+        return self.runtime.load(wrap=(lambda model: with_adapter(model, adapter)) if adapter else None)
 
     def _run_continuous(self, encoded, max_new_tokens, constrained, allowed, batch_size, progress, stats):
+        choose = greedy
+        if allowed is not None and any(constrained):
+            answer_chars = AnswerCharsOnly(allowed, constrained)
+
+            def choose(sequences, logits):  # sequences carry their prompt's index as owner
+                return answer_chars.apply(logits, [s.owner for s in sequences]).argmax(-1).tolist()
+
         generated = generate_continuous(
             self._load(),
             encoded,
             max_new_tokens,
             self.stop_ids,
-            constrained,
-            allowed,
+            choose,
             slots=batch_size,
             token_budget=self.token_budget,
             progress=progress,
@@ -206,7 +184,7 @@ class Generator:
         from transformers import LogitsProcessorList
 
         model, stop_ids, tokenizer = self._load(), self.stop_ids, self.tokenizer
-        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stop_ids[0]
+        pad_id, device = self.runtime.pad_id, self.runtime.device
         # Batch rows with the same generation length and similar prompt lengths together: a
         # batch runs until its longest row is done, so mixing 8-token and 64-token tasks, or
         # short and long prompts, wastes compute. The greedy result is the same.
@@ -216,11 +194,9 @@ class Generator:
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             width = max(len(encoded[i]) for i in idx)
-            input_ids = torch.tensor(
-                [[pad_id] * (width - len(encoded[i])) + encoded[i] for i in idx], device=self.device
-            )
+            input_ids = torch.tensor([[pad_id] * (width - len(encoded[i])) + encoded[i] for i in idx], device=device)
             attention = torch.tensor(
-                [[0] * (width - len(encoded[i])) + [1] * len(encoded[i]) for i in idx], device=self.device
+                [[0] * (width - len(encoded[i])) + [1] * len(encoded[i]) for i in idx], device=device
             )
             processors = LogitsProcessorList()
             if any(constrained[i] for i in idx):

@@ -1,4 +1,4 @@
-"""Continuous batching for greedy decoding with a transformers model, on a CPU or a GPU.
+"""Continuous batching with a transformers model, on a CPU or a GPU.
 
 `model.generate` on a padded batch keeps every row until the longest is done, and once the
 prompts are read each step multiplies the weights by one token per row: on a CPU that step
@@ -11,6 +11,11 @@ again. Greedy choices are the same as `model.generate` one prompt at a time.
 
 The model's own layers do the work; only attention is swapped, through transformers'
 attention interface, for one that reads and writes a per-slot key/value cache.
+
+`ContinuousEngine` runs one step at a time, so a caller can add, pause or cancel sequences
+between steps (the local generation server, whose requests arrive while others run) and choose
+each token itself (sampling, grammars). `generate_continuous` runs a fixed set of prompts
+greedily to the end (inference).
 """
 
 import os.path
@@ -19,8 +24,6 @@ from collections import deque
 from contextlib import contextmanager
 from types import SimpleNamespace
 
-from shoplora.inference.constraint import AnswerCharsOnly
-
 ATTENTION = "shoplora_packed"
 # The engine reads transformers internals (`_supports_attention_backend`, the attention
 # interface, `config._attn_implementation`) that may change in any release: it runs only on the
@@ -28,7 +31,9 @@ ATTENTION = "shoplora_packed"
 # transformers' own continuous batching gave the same answers at a third of this engine's
 # speed on a 2-core CPU (bench/README.md, 2026-11-29), so it does not replace it yet.
 WRITTEN_FOR = "5.6"
-_step = None  # the layout of the forward pass in progress, read by _packed_attention
+# The forward pass's keyword argument that carries its _Step down to _packed_attention:
+# transformers passes unknown keyword arguments of `model(...)` on to the attention function.
+STEP_KWARG = "shoplora_step"
 
 
 class _Cache:
@@ -38,6 +43,18 @@ class _Cache:
     def __init__(self, slots, max_len):
         self.slots, self.max_len = slots, max_len
         self.keys, self.values = {}, {}
+
+    def ensure(self, length):
+        """Room for `length` positions per slot: a server cannot know its longest request in
+        advance, so the cache grows (doubling) when a longer one arrives."""
+        if length <= self.max_len:
+            return
+        self.max_len = max(length, 2 * self.max_len)
+        for store in (self.keys, self.values):
+            for index, old in store.items():
+                grown = old.new_zeros((*old.shape[:2], self.max_len, old.shape[3]))
+                grown[:, :, : old.shape[2]] = old
+                store[index] = grown
 
     def layer(self, index, key, value):
         if index not in self.keys:
@@ -130,7 +147,7 @@ def _packed_attention(module, query, key, value, attention_mask, scaling=None, d
     import torch
     from torch.nn.functional import scaled_dot_product_attention as sdpa
 
-    step, layer = _step, module.layer_idx
+    step, layer = kwargs[STEP_KWARG], module.layer_idx
     keys, values = step.cache.layer(layer, key, value)
     keys[step.write_slot, :, step.write_pos] = key[0].transpose(0, 1)
     values[step.write_slot, :, step.write_pos] = value[0].transpose(0, 1)
@@ -167,7 +184,9 @@ def _no_mask(*args, **kwargs):
 
 
 @contextmanager
-def _packed_attention_on(model):
+def packed_attention(model):
+    """Inside, the model's attention reads and writes the engine's per-slot cache; every
+    forward pass must then carry its _Step (ContinuousEngine.step does)."""
     from transformers import AttentionInterface
     from transformers.masking_utils import AttentionMaskInterface
 
@@ -181,10 +200,13 @@ def _packed_attention_on(model):
         model.set_attn_implementation(before)
 
 
-class _Sequence:
-    def __init__(self, index, prompt, max_new):
-        self.index, self.prompt, self.max_new = index, prompt, max_new
-        self.slot, self.computed, self.generated, self.finished = None, 0, [], False
+class Sequence:
+    """One prompt being decoded. `owner` is the caller's: the engine never reads it."""
+
+    def __init__(self, prompt, max_new, owner=None):
+        self.prompt, self.max_new, self.owner = list(prompt), max_new, owner
+        self.slot, self.computed, self.generated = None, 0, []
+        self.finished = self.paused = False
 
     @property
     def decoding(self):
@@ -220,118 +242,176 @@ class _Slots:
         self.free.append(slot)
 
 
+def greedy(sequences, logits):
+    """The default token choice: the most likely token of each row."""
+    return logits.argmax(-1).tolist()
+
+
+class ContinuousEngine:
+    """Sequences join (`add`) and leave (finished, `cancel`) at every step; `pause` keeps a
+    sequence's slot and cache but leaves it out of the steps until `resume`.
+
+    slots: sequences decoded at once (each holds a key/value cache row); token_budget: tokens
+    per forward pass. Not thread-safe: one thread calls every method.
+    """
+
+    def __init__(self, model, stop_ids, *, slots, token_budget, max_len=0):
+        self.model, self.stop = model, set(stop_ids)
+        self.device = next(model.parameters()).device
+        self.token_budget = max(token_budget, slots + 1)
+        self.cache = _Cache(slots, max_len)
+        self.slots = _Slots(slots)
+        self.waiting, self.active = deque(), []
+        self.steps = self.prompt_tokens_computed = 0
+
+    def add(self, sequence):
+        if sequence.max_new <= 0:
+            sequence.finished = True
+            return
+        self.cache.ensure(len(sequence.prompt) + sequence.max_new)
+        self.waiting.append(sequence)
+
+    def cancel(self, sequence):
+        """Stop decoding `sequence` now; its slot is free for the next waiting one."""
+        if sequence in self.waiting:
+            self.waiting.remove(sequence)
+        elif sequence in self.active:
+            self.active.remove(sequence)
+            self.slots.release(sequence.slot)
+        sequence.finished = True
+
+    def pause(self, sequence):
+        sequence.paused = True
+
+    def resume(self, sequence):
+        sequence.paused = False
+
+    @property
+    def has_work(self):
+        """True while a step would compute something."""
+        return bool(self.waiting and self.slots.free) or any(not s.paused for s in self.active)
+
+    def step(self, choose=greedy):
+        """One forward pass. choose(sequences, logits [rows, vocab] as float32) -> one token id
+        per row. Returns (sequence, token or None for a stop token) for every sequence that got
+        a token; a finished sequence has left the engine."""
+        import torch
+
+        # Plan the step: one token per decoding sequence, then prompt chunks of sequences still
+        # reading theirs, then new sequences while slots and budget last.
+        plan = _Plan()
+        running = [s for s in self.active if not s.paused]
+        for s in running:
+            if s.decoding:
+                plan.decode(s)
+        budget = self.token_budget - len(plan.tokens)
+        for s in running:
+            if not s.decoding and budget > 0:
+                budget -= plan.prefill(s, budget)
+        while self.waiting and self.slots.free and budget > 0:
+            s = self.waiting.popleft()
+            s.slot, s.computed = self.slots.take(s.prompt, self.cache)
+            self.active.append(s)
+            budget -= plan.prefill(s, budget)
+        if not plan.tokens:
+            return []
+        self.prompt_tokens_computed += sum(count for _, _, _, count in plan.prefills)
+        self.steps += 1
+        step = _Step(self.cache, plan.writes, plan.decodes, plan.prefills, self.device)
+        keep = torch.tensor([t for t, _ in plan.readout], dtype=torch.long, device=self.device)
+        logits = self.model(
+            input_ids=torch.tensor([plan.tokens], device=self.device),
+            position_ids=torch.tensor([plan.positions], device=self.device),
+            use_cache=False,
+            logits_to_keep=keep,
+            **{STEP_KWARG: step},
+        ).logits[0]
+        for _, slot, first_pos, count in plan.prefills:  # their keys and values are in the cache now
+            self.slots.progress(slot, first_pos + count)
+        readout = [s for _, s in plan.readout]
+        events = []
+        for s, token in zip(readout, choose(readout, logits.float()) if readout else []):
+            if token in self.stop:
+                s.finished = True
+                events.append((s, None))
+            else:
+                s.generated.append(token)
+                s.finished = len(s.generated) >= s.max_new
+                events.append((s, token))
+            if s.finished:
+                self.active.remove(s)
+                self.slots.release(s.slot)
+        return events
+
+
+class _Plan:
+    """The packed tokens of one step and where each goes."""
+
+    def __init__(self):
+        self.tokens, self.positions, self.writes = [], [], []
+        self.decodes, self.prefills, self.readout = [], [], []
+
+    def decode(self, s):
+        pos = len(s.prompt) + len(s.generated) - 1
+        self.decodes.append((len(self.tokens), s.slot, pos))
+        self.readout.append((len(self.tokens), s))
+        self.tokens.append(s.generated[-1])
+        self.positions.append(pos)
+        self.writes.append((s.slot, pos))
+
+    def prefill(self, s, budget):
+        """Add the next chunk of s's prompt; returns the tokens it used."""
+        count = min(budget, len(s.prompt) - s.computed)
+        first, pos = len(self.tokens), s.computed
+        self.prefills.append((first, s.slot, pos, count))
+        self.tokens.extend(s.prompt[pos : pos + count])
+        self.positions.extend(range(pos, pos + count))
+        self.writes.extend((s.slot, p) for p in range(pos, pos + count))
+        s.computed += count
+        if s.computed == len(s.prompt):
+            self.readout.append((first + count - 1, s))  # its first new token comes from the last prompt token
+        return count
+
+
 def generate_continuous(
-    model,
-    prompts,
-    max_new_tokens,
-    stop_ids,
-    constrained=None,
-    allowed_ids=None,
-    *,
-    slots,
-    token_budget,
-    progress=None,
-    stats=None,
+    model, prompts, max_new_tokens, stop_ids, choose=greedy, *, slots, token_budget, progress=None, stats=None
 ):
     """Greedy new token ids (stop tokens cut) for each prompt (a list of token ids).
+    choose: as in ContinuousEngine.step, for rows adjusted before the choice (constrained
+    answers); sequences carry their prompt's index as `owner`.
     stats: a dict to fill with steps, prompt_tokens, prompt_tokens_computed (the rest came
     from shared prefixes) and generated_tokens."""
     import torch
 
     n = len(prompts)
-    constrained = list(constrained) if constrained is not None else [False] * n
-    sequences = [_Sequence(i, list(p), m) for i, (p, m) in enumerate(zip(prompts, max_new_tokens))]
+    sequences = [Sequence(p, m, owner=i) for i, (p, m) in enumerate(zip(prompts, max_new_tokens))]
     if not sequences:
         return []
-    device = next(model.parameters()).device
-    slots = max(1, min(slots, n))
-    token_budget = max(token_budget, slots + 1)
-    cache = _Cache(slots, max(len(s.prompt) + s.max_new for s in sequences))
-    free = _Slots(slots)
+    engine = ContinuousEngine(
+        model,
+        stop_ids,
+        slots=max(1, min(slots, n)),
+        token_budget=token_budget,
+        max_len=max(len(s.prompt) + s.max_new for s in sequences),
+    )
     # Longest answers first, so short ones fill in around them at the end; equal prompts
     # next to each other, so they share their prefixes.
-    waiting = deque(sorted((s for s in sequences if s.max_new > 0), key=lambda s: (-s.max_new, s.prompt)))
-    active, done, started, shown = [], n - len(waiting), time.monotonic(), 0.0
-    steps = computed = 0
-    stop = set(stop_ids)
-    answer_chars = AnswerCharsOnly(allowed_ids, constrained) if allowed_ids is not None and any(constrained) else None
-
-    global _step
-    with _packed_attention_on(model), torch.no_grad():
-        while waiting or active:
-            # Plan the step: one token per decoding sequence, then prompt chunks of sequences
-            # still reading theirs, then new sequences while slots and budget last.
-            tokens, positions, writes, decodes, prefills, readout = [], [], [], [], [], []
-            for s in active:
-                if s.decoding:
-                    pos = len(s.prompt) + len(s.generated) - 1
-                    decodes.append((len(tokens), s.slot, pos))
-                    readout.append((len(tokens), s))
-                    tokens.append(s.generated[-1])
-                    positions.append(pos)
-                    writes.append((s.slot, pos))
-            budget = token_budget - len(tokens)
-            for s in active:
-                if not s.decoding and budget > 0:
-                    budget -= _plan_prefill(s, budget, tokens, positions, writes, prefills, readout)
-            while waiting and free.free and budget > 0:
-                s = waiting.popleft()
-                s.slot, s.computed = free.take(s.prompt, cache)
-                active.append(s)
-                budget -= _plan_prefill(s, budget, tokens, positions, writes, prefills, readout)
-            computed += sum(count for _, _, _, count in prefills)
-            steps += 1
-            _step = _Step(cache, writes, decodes, prefills, device)
-            try:
-                keep = torch.tensor([t for t, _ in readout], dtype=torch.long, device=device)
-                logits = model(
-                    input_ids=torch.tensor([tokens], device=device),
-                    position_ids=torch.tensor([positions], device=device),
-                    use_cache=False,
-                    logits_to_keep=keep,
-                ).logits[0]
-            finally:
-                _step = None
-            # Greedy choice for every sequence whose last token was in this step.
-            logits = logits.float()
-            if answer_chars is not None:
-                logits = answer_chars.apply(logits, [s.index for _, s in readout])
-            for _, slot, first_pos, count in prefills:  # their keys and values are in the cache now
-                free.progress(slot, first_pos + count)
-            for (_, s), token in zip(readout, logits.argmax(-1).tolist()):
-                if token in stop:
-                    s.finished = True
-                else:
-                    s.generated.append(token)
-                    s.finished = len(s.generated) >= s.max_new
-            finished = [s for _, s in readout if s.finished]
-            for s in finished:
-                active.remove(s)
-                free.release(s.slot)
-            done += len(finished)
+    for s in sorted(sequences, key=lambda s: (-s.max_new, s.prompt)):
+        engine.add(s)
+    done, started, shown = sum(s.finished for s in sequences), time.monotonic(), 0.0
+    with packed_attention(model), torch.no_grad():
+        while engine.waiting or engine.active:
+            finished = sum(s.finished for s, _ in engine.step(choose))
+            done += finished
             elapsed = time.monotonic() - started
             if finished and progress is not None and (done == n or elapsed - shown >= 5):
                 shown = elapsed
                 print(f"infer: {done}/{n} examples, {done / elapsed:.2f}/s", file=progress, flush=True)
     if stats is not None:
         stats.update(
-            steps=steps,
+            steps=engine.steps,
             prompt_tokens=sum(len(s.prompt) for s in sequences if s.max_new > 0),
-            prompt_tokens_computed=computed,
+            prompt_tokens_computed=engine.prompt_tokens_computed,
             generated_tokens=sum(len(s.generated) for s in sequences),
         )
     return [s.generated for s in sequences]
-
-
-def _plan_prefill(s, budget, tokens, positions, writes, prefills, readout):
-    """Add the next chunk of s's prompt to the step; returns the tokens it used."""
-    count = min(budget, len(s.prompt) - s.computed)
-    first, pos = len(tokens), s.computed
-    prefills.append((first, s.slot, pos, count))
-    tokens.extend(s.prompt[pos : pos + count])
-    positions.extend(range(pos, pos + count))
-    writes.extend((s.slot, p) for p in range(pos, pos + count))
-    s.computed += count
-    if s.computed == len(s.prompt):
-        readout.append((first + count - 1, s))  # its first new token comes from the last prompt token
-    return count
