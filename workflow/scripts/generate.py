@@ -45,7 +45,7 @@ if provider["kind"] == "local":
         read_model_meta(snakemake.input.model)["template"],
         workdir=out_dir / "cache",
         log=log,
-        # Requests in flight at once are generated as one batch.
+        # Every request in flight is decoded at once (continuous batching): one slot each.
         extra={"max_batch": provider["max_concurrency"]},
     )
 else:

@@ -1,16 +1,31 @@
-"""The `local` provider's server: OpenAI-compatible chat completions that honour `response_format`.
+"""The `local` provider's server: OpenAI-compatible chat completions, streamed or whole, that
+honour `response_format`.
 
 `llamafactory-cli api` ignores `response_format`, and a 135M model asked for JSON in words
 rarely writes it. Here a JSON schema (or plain JSON mode) becomes a grammar (xgrammar) that
 masks every token that would break it, so each response parses. Prompts are encoded with
 LLaMA-Factory's own template, as in training and inference.
 
+Requests are decoded by the runtime's continuous-batching engine: a request joins the running
+ones at the next step instead of waiting for a whole batch, and streams its tokens as they come
+(`stream: true`, server-sent events), so a client's read timeout measures silence, not the
+length of an answer. While a streamed request waits for a slot or reads its prompt, a
+keep-alive comment goes out every `keepalive_s` as long as the engine is making steps; a stuck
+engine sends nothing. Nothing is generated twice or for nobody:
+
+- a client that disconnects (or cancels) stops its sequence at the next step;
+- a request with an `Idempotency-Key` header that is identical to one in flight or finished
+  within `finished_kept_s` joins it (a client's retry after a timeout), and a keyed request
+  whose client has gone is paused, not dropped, for `rejoin_grace_s`, waiting for the retry.
+
+`GET /shoplora/stats` counts requests, joins and the sequences the engine generated.
+
 Run as `python -m shoplora.generation.serve CONFIG.yaml` with API_HOST/API_PORT set (see
 local_server.py, which starts and stops it).
 """
 
 import asyncio
-import concurrent.futures
+import hashlib
 import json
 import os
 import queue
@@ -18,10 +33,22 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 
 import yaml
 
-COLLECT_S = 0.25
+from shoplora.runtime.continuous import ContinuousEngine, Sequence, packed_attention
+from shoplora.runtime.model import BadMessages, ModelRuntime
+from shoplora.runtime.sampling import Sampler, SamplingParams
+
+# Server settings that the generate job may override in the server's YAML (local_server.py).
+SERVER_DEFAULTS = {
+    "max_batch": 8,  # sequences decoded at once
+    "token_budget": 256,  # tokens per forward pass (prompt chunks and one token per sequence)
+    "keepalive_s": 5.0,
+    "rejoin_grace_s": 120.0,
+    "finished_kept_s": 900.0,
+}
 
 
 class BadRequest(ValueError):
@@ -49,165 +76,300 @@ def response_format_grammar(compiler, response_format):
     raise BadRequest(f"response_format type {kind!r} is not supported (json_schema, json_object, text)")
 
 
-class Engine:
-    """The model, its template and a grammar compiler. Requests that arrive together are
-    generated as one batch (left-padded, one grammar per row): on a CPU one sequence leaves
-    most of each step's time to Python and grammar masks, so two or four share it cheaply."""
+def sampling_params(body):
+    try:
+        temperature = float(body.get("temperature", 1.0) or 0.0)
+        params = SamplingParams(
+            temperature=temperature,
+            top_p=float(body.get("top_p", 1.0)) if temperature > 0 else 1.0,
+            # vLLM's and transformers' name; a small model repeats its options without it
+            repetition_penalty=float(body.get("repetition_penalty") or 1.0),
+            seed=None if body.get("seed") is None else int(body["seed"]),
+        )
+        max_tokens = int(body.get("max_tokens") or 512)
+    except (TypeError, ValueError) as err:
+        raise BadRequest(f"a sampling parameter is not a number: {err}") from err
+    if max_tokens < 1:
+        raise BadRequest("max_tokens must be at least 1")
+    if body.get("n", 1) != 1:
+        raise BadRequest("n must be 1")
+    return params, max_tokens
 
-    def __init__(self, model_dir, template_name, max_batch):
-        import torch
+
+class Job:
+    """One generation and the clients following it. Changed only on the event loop."""
+
+    def __init__(self, key, prompt_ids, max_tokens, sampler, model_name):
+        self.key, self.sampler, self.model_name = key, sampler, model_name
+        self.sequence = Sequence(prompt_ids, max_tokens, owner=self)
+        self.id, self.created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        self.tokens, self.finish_reason, self.error = [], None, None
+        self.followers, self.finished_at = 0, None
+        self.changed = asyncio.Condition()
+
+    def usage(self):
+        prompt = len(self.sequence.prompt)
+        new = len(self.tokens)
+        return {"prompt_tokens": prompt, "completion_tokens": new, "total_tokens": prompt + new}
+
+
+class LocalServer:
+    """The engine on its own thread, and the jobs the HTTP handlers follow on the event loop."""
+
+    def __init__(self, runtime, model_name, settings):
         import xgrammar
-        from llamafactory.data import get_template_and_fix_tokenizer
-        from llamafactory.hparams import DataArguments
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        self.torch, self.xgrammar = torch, xgrammar
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        self.template = get_template_and_fix_tokenizer(self.tokenizer, DataArguments(template=template_name))
-        # The folder holds the weights in the dtype prepare_base_model wrote (base_model.dtype).
-        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype="auto")
-        self.model.eval()
-        self.stop_ids = self.template.get_stop_token_ids(self.tokenizer)
-        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.stop_ids[0]
+        self.runtime, self.model_name = runtime, model_name
+        self.settings = {**SERVER_DEFAULTS, **settings}
+        model = runtime.model
+        self.vocab_size = model.config.vocab_size
+        self.context = getattr(model.config, "max_position_embeddings", None)
         info = xgrammar.TokenizerInfo.from_huggingface(
-            self.tokenizer, vocab_size=self.model.config.vocab_size, stop_token_ids=self.stop_ids
+            runtime.tokenizer, vocab_size=self.vocab_size, stop_token_ids=runtime.stop_ids
         )
         self.compiler = xgrammar.GrammarCompiler(info)
-        self.max_batch = max_batch
-        self.queue = queue.Queue()
-        threading.Thread(target=self._serve_queue, daemon=True).start()
-
-    def encode(self, messages):
-        if not isinstance(messages, list) or not all(
-            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
-            for m in messages
-        ):
-            raise BadRequest("messages must be a list of {role, content} objects with text content")
-        system = None
-        if messages and messages[0]["role"] == "system":
-            system, messages = messages[0]["content"], messages[1:]
-        if not messages or messages[-1]["role"] != "user":
-            raise BadRequest("messages must end with a user message")
-        turns = [{"role": m["role"], "content": m["content"]} for m in messages]
-        prompt_ids, _ = self.template.encode_oneturn(
-            self.tokenizer, [*turns, {"role": "assistant", "content": ""}], system=system
+        self.engine = ContinuousEngine(
+            model,
+            runtime.stop_ids,
+            slots=self.settings["max_batch"],
+            token_budget=self.settings["token_budget"],
         )
-        return prompt_ids
+        self.commands = queue.Queue()
+        self.keyed = {}  # (Idempotency-Key, body hash) -> Job, in flight or finished lately
+        self.stats = Counter()
+        self.loop = None
+        threading.Thread(target=self._run_engine, daemon=True, name="engine").start()
 
-    def prepare(self, body):
-        """A queued job for one request; raises BadRequest before anything is queued."""
+    # --- the engine thread ---
+
+    def _run_engine(self):
+        import torch
+
+        with torch.inference_mode(), packed_attention(self.engine.model):
+            while True:
+                self._apply_commands(block=not self.engine.has_work)
+                if not self.engine.has_work:
+                    continue
+                try:
+                    events = self.engine.step(self._choose)
+                except Exception as err:  # one failed step must not stop the server
+                    self._fail_all(err)
+                    continue
+                self.stats["steps"] += 1
+                if events:
+                    self.loop.call_soon_threadsafe(self._advance, events)
+
+    def _apply_commands(self, block):
         try:
-            temperature = float(body.get("temperature", 1.0) or 0.0)
-            sampling = {
-                "max_tokens": int(body.get("max_tokens") or 512),
-                "temperature": temperature,
-                "top_p": float(body.get("top_p", 1.0)) if temperature > 0 else 1.0,
-                # vLLM's and transformers' name; a small model repeats its options without it
-                "repetition_penalty": float(body.get("repetition_penalty") or 1.0),
-                "seed": None if body.get("seed") is None else int(body["seed"]),
-            }
-        except (TypeError, ValueError) as err:
-            raise BadRequest(f"a sampling parameter is not a number: {err}") from err
-        return {
-            "body": body,
-            "prompt_ids": self.encode(body.get("messages") or []),
-            "grammar": response_format_grammar(self.compiler, body.get("response_format")),
-            **sampling,
-            "future": concurrent.futures.Future(),
-        }
+            command = self.commands.get(block=block)
+            while True:
+                command()
+                command = self.commands.get_nowait()
+        except queue.Empty:
+            pass
 
-    def submit(self, body):
-        job = self.prepare(body)
-        self.queue.put(job)
-        return job["future"]
+    def _choose(self, sequences, logits):
+        tokens = []
+        for sequence, row in zip(sequences, logits):
+            try:
+                tokens.append(sequence.owner.sampler.choose(row))
+            except Exception as err:  # this sequence ends with the error; the others go on
+                sequence.owner.error = f"sampling failed: {err}"
+                tokens.append(self.runtime.stop_ids[0])
+        return tokens
+
+    def _fail_all(self, err):
+        failed = [*self.engine.active, *self.engine.waiting]
+        for sequence in failed:
+            self.engine.cancel(sequence)
+        message = f"generation failed: {type(err).__name__}: {err}"
+        print(f"serve: {message}", file=sys.stderr, flush=True)
+        self.loop.call_soon_threadsafe(self._fail, [s.owner for s in failed], message)
+
+    # --- the event loop ---
+
+    def _advance(self, events):
+        for sequence, token in events:
+            job = sequence.owner
+            if job.finish_reason is not None:
+                continue  # cancelled while this step ran
+            if token is not None:
+                job.tokens.append(token)
+                self.stats["generated_tokens"] += 1
+            if sequence.finished:
+                self._finish(job, "error" if job.error else ("length" if token is not None else "stop"))
+            else:
+                self._notify(job)
+
+    def _fail(self, jobs, message):
+        for job in jobs:
+            if job.finish_reason is None:
+                job.error = message
+                self._finish(job, "error")
+
+    def _finish(self, job, reason):
+        job.finish_reason, job.finished_at = reason, time.monotonic()
+        self.stats["sequences_finished" if reason in ("stop", "length") else f"sequences_{reason}"] += 1
+        if job.key is not None and reason not in ("stop", "length"):
+            self.keyed.pop(job.key, None)
+        self._notify(job)
+
+    def _notify(self, job):
+        async def wake():
+            async with job.changed:
+                job.changed.notify_all()
+
+        asyncio.ensure_future(wake())
+
+    def open(self, body, idempotency_key=None):
+        """The job that answers `body`: a keyed one already running or finished, else a new
+        one queued on the engine. Returns (job, joined)."""
+        self.loop = self.loop or asyncio.get_running_loop()
+        self.stats["requests"] += 1
+        self._forget_old()
+        key = None
+        if idempotency_key:
+            digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+            key = (idempotency_key, digest)
+            job = self.keyed.get(key)
+            if job is not None:
+                self.stats["joined"] += 1
+                return job, True
+        params, max_tokens = sampling_params(body)
+        try:
+            prompt_ids = self.runtime.encode_chat(body.get("messages") or [])
+        except BadMessages as err:
+            raise BadRequest(str(err)) from err
+        if self.context and len(prompt_ids) + max_tokens > self.context:
+            raise BadRequest(
+                f"the prompt ({len(prompt_ids)} tokens) and max_tokens ({max_tokens}) exceed the model's "
+                f"context of {self.context} tokens"
+            )
+        grammar = response_format_grammar(self.compiler, body.get("response_format"))
+        sampler = Sampler(params, prompt_ids, grammar, self.vocab_size)
+        job = Job(key, prompt_ids, max_tokens, sampler, body.get("model") or self.model_name)
+        if key is not None:
+            self.keyed[key] = job
+        self.stats["sequences_started"] += 1
+        self.commands.put(lambda: self.engine.add(job.sequence))
+        return job, False
+
+    def _forget_old(self):
+        now, kept = time.monotonic(), self.settings["finished_kept_s"]
+        for key, job in list(self.keyed.items()):
+            if job.finished_at is not None and now - job.finished_at > kept:
+                del self.keyed[key]
+
+    async def follow(self, job):
+        """Yield "tokens" when the job has new tokens or has finished (then stop), and
+        "keepalive" when nothing came for keepalive_s while the engine made steps."""
+        job.followers += 1
+        if job.sequence.paused:
+            self.commands.put(lambda: self.engine.resume(job.sequence))
+        seen = -1
+        try:
+            while True:
+                if len(job.tokens) != seen or job.finish_reason is not None:
+                    seen = len(job.tokens)
+                    yield "tokens"
+                    if job.finish_reason is not None:
+                        return
+                    continue
+                steps = self.stats["steps"]
+                try:
+                    async with asyncio.timeout(self.settings["keepalive_s"]):
+                        await self._changed(job, seen)
+                except TimeoutError:
+                    if self.stats["steps"] != steps:
+                        yield "keepalive"
+        finally:
+            job.followers -= 1
+            if job.followers == 0 and job.finish_reason is None:
+                self._left(job)
 
     @staticmethod
-    def batch_key(job):
-        keys = ("temperature", "top_p", "repetition_penalty", "seed", "max_tokens")
-        return (job["grammar"] is None, *(job[k] for k in keys))
+    async def _changed(job, seen):
+        """Wait until the job has other than `seen` tokens, or has finished."""
+        async with job.changed:
+            await job.changed.wait_for(lambda: len(job.tokens) != seen or job.finish_reason is not None)
 
-    def _serve_queue(self):
-        waiting = []
-        while True:
-            if not waiting:
-                waiting.append(self.queue.get())
-            # Let requests sent together arrive together: a batch that starts with one of them
-            # runs alone for its whole length (tens of seconds on a CPU) while the rest wait.
-            time.sleep(COLLECT_S)
-            while True:
-                try:
-                    waiting.append(self.queue.get_nowait())
-                except queue.Empty:
-                    break
-            key = self.batch_key(waiting[0])
-            batch = [job for job in waiting if self.batch_key(job) == key][: self.max_batch]
-            taken = {id(job) for job in batch}
-            waiting = [job for job in waiting if id(job) not in taken]
-            try:
-                for job, result in zip(batch, self.generate(batch)):
-                    job["future"].set_result(result)
-            except Exception as err:  # one bad batch must not stop the server
-                for job in batch:
-                    job["future"].set_exception(err)
+    def _left(self, job):
+        """The last client of an unfinished job has gone: cancel it, or for a keyed job
+        pause it until its retry joins or the grace period ends."""
+        if job.key is None:
+            self._cancel(job)
+            return
+        self.commands.put(lambda: self.engine.pause(job.sequence))
+        self.loop.call_later(self.settings["rejoin_grace_s"], self._cancel_if_left, job)
 
-    def generate(self, batch):
-        torch = self.torch
-        width = max(len(job["prompt_ids"]) for job in batch)
-        ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, job in enumerate(batch):
-            n = len(job["prompt_ids"])
-            ids[row, width - n :] = torch.tensor(job["prompt_ids"])
-            mask[row, width - n :] = 1
-        first = batch[0]
-        kwargs = {"do_sample": first["temperature"] > 0, "repetition_penalty": first["repetition_penalty"]}
-        if first["temperature"] > 0:
-            kwargs.update(temperature=first["temperature"], top_p=first["top_p"])
-        if first["grammar"] is not None:
-            kwargs["logits_processor"] = [self.xgrammar.contrib.hf.LogitsProcessor([j["grammar"] for j in batch])]
-        if first["seed"] is not None:
-            # A batch shares one seed: the same requests batched the same way sample the same.
-            torch.manual_seed(first["seed"])
-        with torch.inference_mode():
-            output = self.model.generate(
-                ids,
-                attention_mask=mask,
-                max_new_tokens=first["max_tokens"],
-                eos_token_id=self.stop_ids,
-                pad_token_id=self.pad_id,
-                **kwargs,
-            )
-        return [self.response(job, output[row, width:].tolist()) for row, job in enumerate(batch)]
+    def _cancel_if_left(self, job):
+        if job.followers == 0 and job.finish_reason is None:
+            self._cancel(job)
 
-    def response(self, job, new):
-        stop_at = next((i for i, token in enumerate(new) if token in self.stop_ids), None)
-        if stop_at is not None:
-            new = new[: stop_at + 1]
-        text = self.tokenizer.decode(new, skip_special_tokens=True)
-        prompt_tokens = len(job["prompt_ids"])
+    def _cancel(self, job):
+        self.commands.put(lambda: self.engine.cancel(job.sequence))
+        self._finish(job, "cancelled")
+
+    def text(self, job):
+        return self.runtime.tokenizer.decode(job.tokens, skip_special_tokens=True)
+
+    def completion(self, job):
         return {
-            "id": f"chatcmpl-{uuid.uuid4().hex}",
+            "id": job.id,
             "object": "chat.completion",
-            "created": int(time.time()),
-            "model": job["body"].get("model"),
+            "created": job.created,
+            "model": job.model_name,
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": text},
-                    "finish_reason": "stop" if stop_at is not None else "length",
+                    "message": {"role": "assistant", "content": self.text(job)},
+                    "finish_reason": job.finish_reason,
                 }
             ],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": len(new),
-                "total_tokens": prompt_tokens + len(new),
-            },
+            "usage": job.usage(),
         }
 
+    def chunk(self, job, delta, finish_reason=None):
+        return {
+            "id": job.id,
+            "object": "chat.completion.chunk",
+            "created": job.created,
+            "model": job.model_name,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+        }
 
-def build_app(engine, model_name):
+    async def events(self, job, include_usage):
+        """The server-sent events of a streamed answer, from its first token (a joined
+        retry gets the whole answer)."""
+
+        def event(payload):
+            return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+        yield event(self.chunk(job, {"role": "assistant", "content": ""}))
+        sent = ""
+        async for what in self.follow(job):
+            if what == "keepalive":
+                yield ": keep-alive\n\n"
+                continue
+            text = self.text(job)
+            done = job.finish_reason is not None
+            # A token may end inside a multi-byte character: wait for the rest of it.
+            if text.startswith(sent) and len(text) > len(sent) and (done or not text.endswith("\ufffd")):
+                yield event(self.chunk(job, {"content": text[len(sent) :]}))
+                sent = text
+            if done:
+                if job.finish_reason in ("error", "cancelled"):
+                    yield event({"error": {"message": job.error or job.finish_reason, "type": "server_error"}})
+                    return
+                yield event(self.chunk(job, {}, job.finish_reason))
+                if include_usage:
+                    yield event({**self.chunk(job, {}), "choices": [], "usage": job.usage()})
+                yield "data: [DONE]\n\n"
+
+
+def build_app(server):
     from fastapi import FastAPI, Request
-    from fastapi.responses import JSONResponse
+    from fastapi.responses import JSONResponse, StreamingResponse
 
     app = FastAPI()
 
@@ -216,7 +378,15 @@ def build_app(engine, model_name):
 
     @app.get("/v1/models")
     async def models():
-        return {"object": "list", "data": [{"id": model_name, "object": "model", "owned_by": "shoplora"}]}
+        return {"object": "list", "data": [{"id": server.model_name, "object": "model", "owned_by": "shoplora"}]}
+
+    @app.get("/shoplora/stats")
+    async def stats():
+        return {
+            **server.stats,
+            "running": len(server.engine.active),
+            "waiting": len(server.engine.waiting),
+        }
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request):
@@ -224,16 +394,41 @@ def build_app(engine, model_name):
             body = await request.json()
         except ValueError:
             return error(400, "request body is not JSON")
-        if body.get("stream"):
-            return error(400, "stream is not supported")
+        if not isinstance(body, dict):
+            return error(400, "request body is not a JSON object")
         try:
-            future = engine.submit(body)
+            job, _ = server.open(body, request.headers.get("idempotency-key"))
         except BadRequest as err:
             return error(400, str(err))
-        # Generation runs on the engine's thread, so /models stays live meanwhile.
-        return await asyncio.wrap_future(future)
+        if body.get("stream"):
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            return StreamingResponse(
+                server.events(job, include_usage),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache"},
+            )
+        return await _whole(server, job, request, error)
 
     return app
+
+
+async def _whole(server, job, request, error):
+    """A non-streamed answer, given up (and so cancelled or paused) when the client goes."""
+
+    async def follow():
+        async for _ in server.follow(job):
+            pass
+
+    following = asyncio.ensure_future(follow())
+    while not following.done():
+        await asyncio.wait([following], timeout=0.5)
+        if not following.done() and await request.is_disconnected():
+            following.cancel()
+            await asyncio.gather(following, return_exceptions=True)
+            return error(499, "client closed the request")
+    if job.finish_reason in ("error", "cancelled"):
+        return error(500, job.error or job.finish_reason)
+    return server.completion(job)
 
 
 def main(argv=None):
@@ -242,11 +437,13 @@ def main(argv=None):
     (config_path,) = argv if argv is not None else sys.argv[1:]
     with open(config_path) as fh:
         config = yaml.safe_load(fh)
-    engine = Engine(config["model_name_or_path"], config["template"], config["max_batch"])
-    app = build_app(engine, config.get("model_name", "shoplora-base"))
-    # On SIGTERM (the job ends or dies) do not wait for a generation in flight: it may run for minutes.
+    # The folder holds the weights in the dtype prepare_base_model wrote (base_model.dtype).
+    runtime = ModelRuntime(config["model_name_or_path"], config["template"], dtype="folder")
+    settings = {key: config[key] for key in SERVER_DEFAULTS if config.get(key) is not None}
+    server = LocalServer(runtime, config.get("model_name", "shoplora-base"), settings)
+    # On SIGTERM (the job ends or dies) do not wait for a generation in flight.
     uvicorn.run(
-        app,
+        build_app(server),
         host=os.environ["API_HOST"],
         port=int(os.environ["API_PORT"]),
         log_level="warning",
