@@ -1,5 +1,11 @@
 """Async client for OpenAI-compatible /v1/chat/completions with limits, retries and a resumable cache.
 
+Answers are streamed (server-sent events) where the provider's `stream` is on, so the read
+timeout measures silence between tokens, not the length of an answer; a stream that ends
+before its finish reason is a failure (`stream_cut`), retried and never cached. Every try of a
+request carries the same `Idempotency-Key` (its id), so a server that knows the header (the
+local one) lets a retry join the generation still running instead of starting it again.
+
 Every request ends as one outcome record appended (and flushed) to a JSON Lines cache the
 moment its response arrives: a rerun skips every id with a success record and retries only
 the rest. SIGTERM (Slurm preemption) and Ctrl-C cancel what is in flight and keep every
@@ -42,6 +48,10 @@ def names_response_format(response):
     """True when an error response is about `response_format` (or its json_schema/json_object)."""
     text = response.text.lower()
     return any(word in text for word in ("response_format", "json_schema", "json_object"))
+
+
+class StreamCut(ValueError):
+    """A streamed answer that ended before the server said it was complete."""
 
 
 class TooManyFailures(RuntimeError):
@@ -174,11 +184,18 @@ class _Session:
         await self.requests_bucket.acquire(1)
         await self.tokens_bucket.acquire(estimate)
         used = estimate
+        headers = {"Idempotency-Key": request["id"]}
         try:
-            async with asyncio.timeout(self.total_timeout):  # no extra task, unlike wait_for
-                response = await client.post("/chat/completions", content=body)
-            if response.status_code == 200:
-                data = response.json()
+            async with asyncio.timeout(self.total_timeout):  # no extra task, unlike wait_for; None: no limit
+                if self.provider["stream"]:
+                    async with client.stream("POST", "/chat/completions", content=body, headers=headers) as response:
+                        data = await read_stream(response) if response.status_code == 200 else None
+                        if data is None:
+                            await response.aread()
+                else:
+                    response = await client.post("/chat/completions", content=body, headers=headers)
+                    data = response.json() if response.status_code == 200 else None
+            if data is not None:
                 usage = data.get("usage") or {}
                 used = int(usage.get("prompt_tokens") or 0) + int(usage.get("completion_tokens") or 0) or estimate
                 return response, data
@@ -191,6 +208,8 @@ class _Session:
         provider = self.provider
         sampling = provider["sampling"]
         payload = {"model": provider["model"], "messages": request["messages"], **sampling}
+        if provider["stream"]:
+            payload.update(stream=True, stream_options={"include_usage": True})
         if request.get("response_format"):
             payload["response_format"] = request["response_format"]
         body = json.dumps(payload).encode()
@@ -229,6 +248,8 @@ class _Session:
                 wait = retry_after_seconds(response.headers.get("retry-after"))
             except (TimeoutError, httpx.TimeoutException):
                 error = "timeout"
+            except StreamCut as err:
+                error = f"stream_cut:{err}"
             except httpx.TransportError as err:
                 error = f"connection:{type(err).__name__}"
             except (ValueError, KeyError, IndexError, TypeError):
@@ -253,6 +274,38 @@ class _Session:
                 else backoff_seconds(attempts - 1, provider["backoff_base_s"], provider["backoff_cap_s"])
             )
         self._write(record)
+
+
+async def read_stream(response):
+    """The chat completion that a 200 stream of server-sent events assembles to, in the shape
+    of a non-streamed answer. Raises StreamCut when the stream ends (or the connection breaks)
+    before a finish reason: a half answer is never taken for a whole one."""
+    parts, finish_reason, usage, error = [], None, {}, None
+    try:
+        async for line in response.aiter_lines():
+            if not line.startswith("data:"):
+                continue  # comments (keep-alives), event names, blank separators
+            data = line[5:].strip()
+            if data == "[DONE]":
+                break
+            chunk = json.loads(data)
+            if chunk.get("error"):
+                error = "error_event"
+                break
+            usage = chunk.get("usage") or usage
+            for choice in chunk.get("choices") or []:
+                parts.append((choice.get("delta") or {}).get("content") or "")
+                finish_reason = choice.get("finish_reason") or finish_reason
+    except httpx.TimeoutException:
+        raise  # silence longer than the read timeout: a timeout, not a cut
+    except httpx.TransportError as err:
+        raise StreamCut(type(err).__name__) from err
+    if error or finish_reason is None:
+        raise StreamCut(error or "no_finish_reason")
+    return {
+        "choices": [{"message": {"role": "assistant", "content": "".join(parts)}, "finish_reason": finish_reason}],
+        "usage": usage,
+    }
 
 
 def make_clients(provider, timeout, headers, count):
@@ -286,7 +339,10 @@ def make_clients(provider, timeout, headers, count):
 async def _run(provider, requests, out_path, api_key, stats, progress):
     timeouts = provider["timeouts"]
     limit = provider["max_concurrency"]
-    timeout = httpx.Timeout(connect=timeouts["connect"], read=timeouts["read"], write=timeouts["read"], pool=None)
+    # Waiting for a pooled connection is silence too: httpcore 1.0.9 can keep a failed proxy
+    # tunnel in the pool (encode/httpcore#1023), and with no `total` nothing else would end it.
+    read = timeouts["read"]
+    timeout = httpx.Timeout(connect=timeouts["connect"], read=read, write=read, pool=read)
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
     received = []
