@@ -87,7 +87,15 @@ def test_without_retry_after_backoff_is_bounded_by_the_cap(server, tmp_path):
     assert seconds < 2.0
 
 
-def test_timeouts_broken_bodies_and_exhausted_retries(server, tmp_path):
+# What a body cut off and an HTML page count as, answered whole and streamed.
+BROKEN_BODY_ERRORS = {
+    False: {"truncated": "connection:RemoteProtocolError", "not_json": "bad_response"},
+    True: {"truncated": "stream_cut:RemoteProtocolError", "not_json": "stream_cut:no_finish_reason"},
+}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_timeouts_broken_bodies_and_exhausted_retries(server, tmp_path, stream):
     srv = server(
         [
             ("sleep", 1.5),
@@ -100,17 +108,52 @@ def test_timeouts_broken_bodies_and_exhausted_retries(server, tmp_path):
             (503, {}),
         ]
     )  # request 2 gives up after 3 retries
-    stats, _, requests = run(srv, tmp_path, num_requests=3, backoff_base_s=0.01, backoff_cap_s=0.01)
-    assert stats["errors"]["timeout"] == 1 and stats["errors"]["bad_response"] == 1
-    assert any(k.startswith("connection:") for k in stats["errors"])
+    stats, _, requests = run(srv, tmp_path, num_requests=3, backoff_base_s=0.01, backoff_cap_s=0.01, stream=stream)
+    broken = BROKEN_BODY_ERRORS[stream]
+    assert stats["errors"] == {"timeout": 1, broken["truncated"]: 1, broken["not_json"]: 1, "http_503": 4}
+    assert all(bool(body.get("stream")) is stream for body in srv.bodies)
     assert stats["success"] == 2 and stats["failure"] == 1
     assert stats["failures_by_reason"] == {"http_503": 1}
     records = final_records(read_cache(tmp_path / "cache.jsonl"), requests)
     assert [r["attempts"] for r in records] == [4, 4, 1]
     # The failed one is retried on the next run, the successes are not.
     before = len(srv.received)
-    stats, _, _ = run(srv, tmp_path, num_requests=3)
+    stats, _, _ = run(srv, tmp_path, num_requests=3, stream=stream)
     assert stats["todo"] == 1 and stats["success"] == 1 and len(srv.received) == before + 1
+
+
+@pytest.mark.parametrize("cut", ["truncated", "cut_clean"])
+def test_a_stream_cut_midway_is_retried_and_never_cached_as_complete(server, tmp_path, cut):
+    """A connection broken mid-stream, or a stream that ends before its finish reason, is a
+    failure with a reason: with no retry left nothing is cached as an answer, and the next
+    run buys the whole answer."""
+    from helpers.fake_openai import completion_for
+
+    srv = server([cut])
+    stats, _, requests = run(srv, tmp_path, num_requests=1, max_retries=0)
+    assert stats["success"] == 0 and list(stats["failures_by_reason"]) == [
+        f"stream_cut:{BROKEN_BODY_ERRORS[True]['truncated'].split(':')[1]}"
+        if cut == "truncated"
+        else "stream_cut:no_finish_reason"
+    ]
+    cached = read_cache(tmp_path / "cache.jsonl")
+    assert [r["status"] for r in cached] == ["failure"] and "text" not in cached[0]
+
+    srv.script = [cut]  # cut again on the first try, whole on the retry
+    stats, _, _ = run(srv, tmp_path, num_requests=1, max_retries=1)
+    (record,) = [r for r in read_cache(tmp_path / "cache.jsonl") if r["status"] == "success"]
+    assert stats["retries"] == 1 and record["attempts"] == 2
+    assert record["text"] == completion_for(srv.received[-1][0]) and record["finish_reason"] == "stop"
+    assert record["usage"] == {"prompt_tokens": 10, "completion_tokens": 60}
+
+
+def test_every_try_of_a_request_carries_its_id_as_idempotency_key(server, tmp_path):
+    """A server that knows the key (the local one) lets a retry join the generation in flight."""
+    srv = server([("sleep", 1.5), (503, {})])
+    stats, _, requests = run(srv, tmp_path, num_requests=2, backoff_base_s=0.01, backoff_cap_s=0.01)
+    assert stats["success"] == 2 and stats["retries"] == 2
+    first = [key for key in srv.idempotency_keys if key == requests[0]["id"]]
+    assert len(first) == 3 and set(srv.idempotency_keys) == {r["id"] for r in requests}
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404])

@@ -1,12 +1,19 @@
-"""The local provider's server on the real embedded model: schema-valid JSON for every task type."""
+"""The local provider's server on the real embedded model: schema-valid JSON for every task type,
+streamed answers, one generation per request however often a client retries, cancelled work
+when a client goes, and no timeout on a busy machine."""
 
 import json
+import subprocess
+import sys
+import time
 
 import httpx
+import pytest
+import yaml
 from jsonschema import Draft202012Validator
 
 from shoplora.config.schema import section_defaults
-from shoplora.generation.client import read_cache, run_requests
+from shoplora.generation.client import final_records, read_cache, run_requests
 from shoplora.generation.local_server import local_model_server
 from shoplora.generation.parse import parse_responses
 from shoplora.generation.parts import response_schema
@@ -18,60 +25,183 @@ from conftest import REPO
 
 SEEDS = load_tasks(REPO / "resources/seed/seed_tasks.jsonl", "seed")
 TEMPLATES = {p.stem: p.read_text() for p in (REPO / "resources/prompts").glob("*.txt")}
+DEFAULT_LOCAL = yaml.safe_load((REPO / "config/config.yaml").read_text())["generation"]["providers"]["local"]
+# The default's provider at a smaller size: two tasks a request, and a budget no two tasks of
+# any type can exceed at their length bounds (so every answer ends by its grammar).
+SMALLER = {"tasks_per_request": 2, "sampling": {**DEFAULT_LOCAL["sampling"], "max_tokens": 700}}
 
 
-def test_the_real_model_under_a_schema_writes_valid_json_for_every_task_type(tiny_model_dir, tmp_path):
-    with local_model_server(tiny_model_dir, "smollm2", tmp_path / "server", extra={"max_batch": 6}) as url:
-        provider = section_defaults(
-            "generation",
-            "providers",
-            "*",
-            name="local",
-            kind="local",
-            model="shoplora-base",
-            base_url=url,
-            num_requests=6,
-            tasks_per_request=2,
-            max_concurrency=6,
-            # greedy, and a budget no two tasks of any type can exceed at their length bounds
-            sampling={"temperature": 0, "max_tokens": 700},
-        )
-        requests = build_requests(provider, SEEDS, TEMPLATES, answerer="test")
-        stats = run_requests(provider, requests, tmp_path / "cache.jsonl")
-        assert stats["success"] == 6
+def default_provider(url, **overrides):
+    settings = {**DEFAULT_LOCAL, **SMALLER, **overrides}
+    return section_defaults("generation", "providers", "*", name="local", base_url=url, **settings)
 
-        # What the server refuses it says, naming response_format, so hosted-style fallback works.
-        bad = httpx.post(
-            f"{url}/chat/completions",
-            json={"messages": [{"role": "user", "content": "hi"}], "response_format": {"type": "xml"}},
-            timeout=30,
-        )
-        assert bad.status_code == 400 and "response_format" in bad.text
-        # Malformed messages or sampling values are a 400 naming what is wrong, not a 500.
-        for body, named in [
-            ({"messages": [{"role": "user", "content": [{"type": "image"}]}]}, "messages"),
-            ({"messages": [{"role": "user", "content": "hi"}], "temperature": "hot"}, "not a number"),
-        ]:
-            answer = httpx.post(f"{url}/chat/completions", json=body, timeout=30)
-            assert answer.status_code == 400 and named in answer.text, answer.text
-        plain = httpx.post(
-            f"{url}/chat/completions",
-            json={
-                "messages": [{"role": "user", "content": "A JSON object about a mug."}],
-                "response_format": {"type": "json_object"},
-                "temperature": 0,
-                "max_tokens": 200,
-            },
-            timeout=120,
-        ).json()
-        if plain["choices"][0]["finish_reason"] == "stop":
-            assert isinstance(json.loads(plain["choices"][0]["message"]["content"]), dict)
 
-    records = read_cache(tmp_path / "cache.jsonl")
+def server_stats(url):
+    return httpx.get(url.removesuffix("/v1") + "/shoplora/stats", timeout=10).json()
+
+
+def generate(url, cache, answerer, **overrides):
+    provider = default_provider(url, **overrides)
+    requests = build_requests(provider, SEEDS, TEMPLATES, seed_rng=0, answerer=answerer)
+    stats = run_requests(provider, requests, cache)
+    records = final_records(read_cache(cache), requests)
+    tasks, failures, summary = parse_responses(records, "local")
+    return stats, records, tasks, summary
+
+
+@pytest.fixture(scope="module")
+def local_server(tiny_model_dir, tmp_path_factory):
+    extra = {"max_batch": DEFAULT_LOCAL["max_concurrency"]}
+    with local_model_server(tiny_model_dir, "smollm2", tmp_path_factory.mktemp("server"), extra=extra) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def idle_run(local_server, tmp_path_factory):
+    """The default's generate at the smaller size on an idle machine."""
+    return generate(local_server, tmp_path_factory.mktemp("idle") / "cache.jsonl", "idle")
+
+
+def test_the_real_model_under_a_schema_writes_valid_json_for_every_task_type(idle_run, local_server):
+    stats, records, tasks, summary = idle_run
+    assert stats["success"] == 6 and stats["retries"] == 0
     assert sorted(r["task_type"] for r in records) == sorted(TASK_TYPES)
     for record in records:
         assert record["finish_reason"] == "stop", record
         Draft202012Validator(response_schema(record["task_type"], 2)).validate(json.loads(record["text"]))
-    tasks, failures, summary = parse_responses(records, "local")
     assert {t["task_type"] for t in tasks} <= set(TASK_TYPES) and len(tasks) >= 6
     assert all(summary[t]["read"] == 2 for t in TASK_TYPES)
+    # Streamed answers carried the server's usage, and the server generated each request once.
+    assert all(r["usage"]["completion_tokens"] > 0 for r in records)
+    assert server_stats(local_server)["sequences_finished"] >= 6
+
+    url = local_server
+    # What the server refuses it says, naming response_format, so hosted-style fallback works.
+    bad = httpx.post(
+        f"{url}/chat/completions",
+        json={"messages": [{"role": "user", "content": "hi"}], "response_format": {"type": "xml"}},
+        timeout=30,
+    )
+    assert bad.status_code == 400 and "response_format" in bad.text
+    # Malformed messages or sampling values are a 400 naming what is wrong, not a 500.
+    for body, named in [
+        ({"messages": [{"role": "user", "content": [{"type": "image"}]}]}, "messages"),
+        ({"messages": [{"role": "user", "content": "hi"}], "temperature": "hot"}, "not a number"),
+        ({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 100_000}, "context"),
+    ]:
+        answer = httpx.post(f"{url}/chat/completions", json=body, timeout=30)
+        assert answer.status_code == 400 and named in answer.text, answer.text
+
+
+def test_a_streamed_answer_equals_the_whole_one(local_server):
+    """The same request, seeded, answered whole and as server-sent events: the same text, and
+    the stream ends with its finish reason, usage and [DONE]."""
+    body = {
+        "messages": [{"role": "user", "content": "A JSON object about a mug."}],
+        "response_format": {"type": "json_object"},
+        "temperature": 0.7,
+        "seed": 3,
+        "max_tokens": 60,
+    }
+    whole = httpx.post(f"{local_server}/chat/completions", json=body, timeout=120).json()
+    stream = {**body, "stream": True, "stream_options": {"include_usage": True}}
+    with httpx.stream("POST", f"{local_server}/chat/completions", json=stream, timeout=120) as response:
+        events = [line.removeprefix("data: ") for line in response.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+    finish = [c["choices"][0]["finish_reason"] for c in chunks if c["choices"] and c["choices"][0]["finish_reason"]]
+    assert text == whole["choices"][0]["message"]["content"]
+    assert finish == [whole["choices"][0]["finish_reason"]]
+    assert chunks[-1]["usage"] == whole["usage"]
+
+
+def test_a_client_that_times_out_and_retries_gets_one_generation(tiny_model_dir, tmp_path):
+    """Small steps make the first token take seconds and no keep-alive comes, so a 1 s read
+    timeout fires: the client retries with the same Idempotency-Key, the retry joins the
+    paused generation, and the server generates the sequence once."""
+    extra = {"max_batch": 2, "token_budget": 16, "keepalive_s": 600}
+    with local_model_server(tiny_model_dir, "smollm2", tmp_path / "server", extra=extra) as url:
+        stats, records, tasks, _ = generate(
+            url,
+            tmp_path / "cache.jsonl",
+            "retry",
+            num_requests=1,
+            task_mix={"ranking": 1},
+            max_retries=30,
+            backoff_base_s=0.05,
+            backoff_cap_s=0.1,
+            timeouts={"connect": 10, "read": 1},
+        )
+        served = server_stats(url)
+    assert stats["success"] == 1 and stats["errors"].get("timeout", 0) >= 1, stats
+    assert served["sequences_started"] == 1 and served["sequences_finished"] == 1, served
+    assert served["joined"] == stats["retries"] and served["requests"] == 1 + stats["retries"]
+    assert served["generated_tokens"] == records[0]["usage"]["completion_tokens"]
+
+
+def _count_cancelled(url, before, timeout_s=30):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        stats = server_stats(url)
+        if stats.get("sequences_cancelled", 0) > before.get("sequences_cancelled", 0):
+            return stats
+        time.sleep(0.1)
+    pytest.fail(f"the server never cancelled the request: {stats}")
+
+
+def test_a_disconnected_clients_generation_stops_within_a_few_tokens(local_server):
+    url = local_server
+    body = {"messages": [{"role": "user", "content": "Write a long story about shoes."}], "max_tokens": 400}
+    # Streamed: the client reads five parts, then closes the connection.
+    before = server_stats(url)
+    with httpx.stream("POST", f"{url}/chat/completions", json={**body, "stream": True}, timeout=60) as response:
+        parts = 0
+        for line in response.iter_lines():
+            if line.startswith("data: ") and '"content"' in line:
+                parts += 1
+                if parts == 6:  # the role and five tokens
+                    break
+    after = _count_cancelled(url, before)
+    time.sleep(1.0)
+    settled = server_stats(url)
+    assert settled["generated_tokens"] == after["generated_tokens"], "generation went on after the cancel"
+    # Five tokens read, and the few generated while the close reached the server.
+    assert after["generated_tokens"] - before["generated_tokens"] <= 5 + 4
+    assert settled["running"] == 0 and settled["waiting"] == 0
+
+    # Whole: a client that gives up waiting (read timeout) is noticed within half a second.
+    before = settled
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{url}/chat/completions", json=body, timeout=httpx.Timeout(10, read=1))
+    after = _count_cancelled(url, before)
+    time.sleep(1.0)
+    settled = server_stats(url)
+    assert settled["generated_tokens"] == after["generated_tokens"]
+    assert settled["generated_tokens"] - before["generated_tokens"] < 400
+
+
+def test_generate_on_a_busy_machine_answers_every_request_without_a_timeout(idle_run, tiny_model_dir, tmp_path):
+    """Two CPU-bound processes beside the server on a 2-core machine, read timeout 20 s and no
+    retries allowed: every request is answered (the read timeout measures silence between
+    tokens, not the answer), and parsing yields as many valid tasks as on an idle machine."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        extra = {"max_batch": DEFAULT_LOCAL["max_concurrency"]}
+        with local_model_server(tiny_model_dir, "smollm2", tmp_path / "server", extra=extra) as url:
+            stats, records, tasks, _ = generate(
+                url,
+                tmp_path / "cache.jsonl",
+                "busy",
+                max_retries=0,
+                timeouts={**DEFAULT_LOCAL["timeouts"], "read": 20},
+            )
+            served = server_stats(url)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert stats["success"] == 6 and stats["errors"] == {} and stats["retries"] == 0, stats
+    assert served["sequences_started"] == 6
+    idle_stats, idle_records, idle_tasks, _ = idle_run
+    assert len(tasks) == len(idle_tasks)

@@ -7,7 +7,12 @@ the next action from a script, then answers normally:
 - (status, {headers})       that status, e.g. (429, {"Retry-After": "1"}), (503, {}), (401, {})
 - ("sleep", seconds)        wait, then answer 200 (beyond the client's read timeout: a timeout)
 - "truncated"               a 200 whose body is cut off mid-JSON and the connection closed
+                            (streamed: half the events, then the connection closed)
+- "cut_clean"               streamed: half the events, then a clean end with no finish reason
 - "not_json"                a 200 whose body is HTML
+
+A request with `stream: true` is answered with server-sent events (chunked), the completion
+in a few parts after a keep-alive comment, as hosted APIs stream.
 
 Optionally every answer waits `latency` seconds, and a requests-per-minute limit answers 429
 (the way hosted APIs do) when the client goes faster. Run standalone for benchmarks:
@@ -101,6 +106,7 @@ class FakeOpenAI(ThreadingHTTPServer):
         self.lock = threading.Lock()  # script, counters and the rate window
         self.send_lock = threading.Lock()  # held while a 200 is written; tests may hold it
         self.received = []  # (prompt, authorization header) per request
+        self.idempotency_keys = []  # the Idempotency-Key header of every request
         self.bodies = []  # the decoded JSON body of every request
         self.reject_formats = set()  # response_format types answered with 400 naming it
         self.served_ok = Counter()  # prompt -> 200 answers fully written
@@ -141,6 +147,46 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
         self.wfile.flush()
 
+    def _send_stream(self, text, cut=None):
+        """The completion as server-sent events; cut: "truncated" (connection closed) or
+        "cut_clean" (the stream ends) after half of the parts."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+        def write(data):
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+
+        def event(delta, finish_reason=None, **extra):
+            chunk = {
+                "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+                **extra,
+            }
+            write(f"data: {json.dumps(chunk)}\n\n".encode())
+
+        write(b": keep-alive\n\n")
+        event({"role": "assistant", "content": ""})
+        step = max(1, len(text) // 4)
+        parts = [text[i : i + step] for i in range(0, len(text), step)]
+        for index, part in enumerate(parts):
+            if cut and index == len(parts) // 2:
+                if cut == "cut_clean":
+                    self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+                self.close_connection = True
+                return
+            event({"content": part})
+        event({}, "stop")
+        write(
+            f"data: {json.dumps({'choices': [], 'usage': {'prompt_tokens': 10, 'completion_tokens': 60}})}\n\n".encode()
+        )
+        write(b"data: [DONE]\n\n")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
     def do_POST(self):
         server = self.server
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -148,6 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
         response_format = body.get("response_format")
         with server.lock:
             server.received.append((prompt, self.headers.get("Authorization")))
+            server.idempotency_keys.append(self.headers.get("Idempotency-Key"))
             server.bodies.append(body)
             if response_format and response_format.get("type") in server.reject_formats:
                 message = f"Invalid parameter: response_format of type {response_format['type']} is not supported"
@@ -170,6 +217,20 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if action == "not_json":
             self._send(200, b"<html>Bad gateway</html>", content_type="text/html")
+            return
+        if body.get("stream"):
+            if action in ("truncated", "cut_clean"):
+                self._send_stream(completion_for(prompt, response_format), cut=action)
+                return
+            with server.send_lock:
+                if server.on_request:
+                    server.on_request(count)
+                if self.headers.get("Authorization") in server.refused_auth:
+                    self.close_connection = True
+                    return
+                self._send_stream(completion_for(prompt, response_format))
+                with server.lock:
+                    server.served_ok[prompt] += 1
             return
         payload = completion_payload(prompt, response_format)
         if action == "truncated":

@@ -73,11 +73,13 @@ class ForwardProxy:
                 up_writer.write(body)
                 await up_writer.drain()
                 answer = await up_reader.readuntil(b"\r\n\r\n")
-                answer_headers = answer.decode("latin-1").split("\r\n")
-                size = next(
-                    (int(h.split(":", 1)[1]) for h in answer_headers if h.lower().startswith("content-length:")), 0
-                )
-                writer.write(answer + await up_reader.readexactly(size))
+                answer_headers = [h.lower() for h in answer.decode("latin-1").split("\r\n")]
+                writer.write(answer)
+                if "transfer-encoding: chunked" in answer_headers:  # a streamed answer, relayed as it comes
+                    await _relay_chunks(up_reader, writer)
+                    continue
+                size = next((int(h.split(":", 1)[1]) for h in answer_headers if h.startswith("content-length:")), 0)
+                writer.write(await up_reader.readexactly(size))
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
@@ -85,6 +87,17 @@ class ForwardProxy:
             if upstream is not None:
                 upstream[1].close()
             writer.close()
+
+
+async def _relay_chunks(reader, writer):
+    """Copy a chunked body chunk by chunk, up to and including its last (empty) chunk."""
+    while True:
+        size_line = await reader.readuntil(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        writer.write(size_line + await reader.readexactly(size + 2))
+        await writer.drain()
+        if size == 0:
+            return
 
 
 async def _pipe(reader, writer):
