@@ -118,7 +118,7 @@ def test_validation_fills_every_schema_default_and_keeps_given_values():
     check_config(config, SCHEMA, base_dir=REPO)
     assert config["curate"]["scorer"] == "rouge" and config["cluster"] == {"network_rules_on_submit_host": False}
     assert config["infer"]["max_new_tokens"]["generation"] == 64 and config["infer"]["max_new_tokens"]["ranking"] == 24
-    assert config["generation"]["providers"]["local"]["timeouts"] == {"connect": 10, "read": 300, "total": 600}
+    assert config["generation"]["providers"]["local"]["timeouts"] == {"connect": 10, "read": 300, "total": None}
     assert config["generation"]["providers"]["local"]["backoff_cap_s"] == 60.0  # not in config.yaml at all
     assert config["task_sets"] == {} and config["train_sft"]["enabled"] is True
 

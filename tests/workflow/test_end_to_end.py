@@ -88,6 +88,40 @@ def test_rerun_with_nothing_changed_runs_no_job(finished_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
+# A valid new value for every key the schema marks `x-tuning` (speed, memory, patience).
+TUNING_CHANGES = {
+    ("corpus", "read_memory_mb"): 512,
+    ("generation", "providers", "*", "proxy"): "http://127.0.0.1:9",
+    ("generation", "providers", "*", "max_concurrency"): 3,
+    ("generation", "providers", "*", "requests_per_minute"): 1000,
+    ("generation", "providers", "*", "tokens_per_minute"): 100000,
+    ("generation", "providers", "*", "max_retries"): 7,
+    ("generation", "providers", "*", "backoff_base_s"): 2.0,
+    ("generation", "providers", "*", "backoff_cap_s"): 30.0,
+    ("generation", "providers", "*", "stream"): False,
+    ("generation", "providers", "*", "timeouts"): {"read": 30, "total": 900},
+    ("curate", "workers"): 2,
+    ("infer", "batch_size"): 4,
+    ("infer", "token_budget"): 128,
+}
+
+
+def test_a_tuning_key_change_reruns_no_job(finished_run):
+    """Keys that change how a job runs, never what it writes, are not params: on a finished
+    run, changing any of them plans no job (a cluster does not re-train for a timeout)."""
+    from shoplora.config.schema import tuning_keys
+
+    assert set(tuning_keys()) == set(TUNING_CHANGES), "give each tuning key a new value here"
+    config = yaml.safe_load((finished_run / "config/config.yaml").read_text())
+    for path, value in TUNING_CHANGES.items():
+        override = value
+        for key in reversed(path[1:]):
+            names = config["generation"]["providers"] if key == "*" else [key]
+            override = {name: override for name in names}
+        proc = run_snakemake(finished_run, "-n", "--config", f"{path[0]}={json.dumps(override)}")
+        assert "Nothing to be done" in proc.stdout + proc.stderr, (path, planned_jobs(proc.stdout))
+
+
 def test_dedup_threshold_change_reruns_curation_but_never_generation(finished_run):
     config_path = finished_run / "config/config.yaml"
     original = config_path.read_text()

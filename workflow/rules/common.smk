@@ -5,6 +5,7 @@ from snakemake.exceptions import WorkflowError
 
 # The Snakefile has put this checkout's src/ on the path.
 from shoplora.config.check import ConfigError, check_config
+from shoplora.config.schema import results_only
 from shoplora.data.stream import sharded_by_file
 from shoplora.training.checkpoints import planned_steps
 
@@ -87,6 +88,12 @@ def task_set_files(wildcards):
 
 def provider_section(wildcards):
     return {**config["generation"]["providers"][wildcards.provider], "name": wildcards.provider}
+
+
+def provider_results(wildcards):
+    """The provider's keys that change what generate writes; its scripts read the tuning
+    keys (concurrency, timeouts, retries...) from the config, so they re-run nothing."""
+    return results_only(provider_section(wildcards), "generation", "providers", "*")
 
 
 def local_model_if_needed(wildcards):

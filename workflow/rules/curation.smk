@@ -26,6 +26,6 @@ rule curate_sft:
         "../../envs/data.yaml"
     threads: config["curate"]["workers"]
     params:
-        curate=config["curate"],
+        curate=results_only(config["curate"], "curate"),
     script:
         "../scripts/curate_sft.py"

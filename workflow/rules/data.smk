@@ -26,7 +26,6 @@ rule download_corpus:
     params:
         source=corpus_source,
         shards=lambda wildcards: corpus_source(wildcards)["shards"],
-        memory_mb=config["corpus"]["read_memory_mb"],
     script:
         "../scripts/download_corpus.py"
 
@@ -42,7 +41,6 @@ rule gather_corpus_source:
         "../../envs/data.yaml"
     params:
         max_rows=lambda wildcards: corpus_source(wildcards)["max_rows"],
-        memory_mb=config["corpus"]["read_memory_mb"],
     script:
         "../scripts/gather_corpus_source.py"
 

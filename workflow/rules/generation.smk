@@ -14,7 +14,7 @@ rule generate:
         "../../envs/llm.yaml"
     threads: 8
     params:
-        provider=provider_section,
+        provider=provider_results,
         seed=config["generation"]["seed"],
     script:
         "../scripts/generate.py"

@@ -14,7 +14,7 @@ rule infer:
     resources:
         gpu=1,
     params:
-        infer=config["infer"],
+        infer=results_only(config["infer"], "infer"),
         template=config["base_model"]["template"],
     script:
         "../scripts/infer.py"

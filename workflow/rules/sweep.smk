@@ -16,7 +16,7 @@ rule check_dev_sets:
     params:
         eval_sets=config["eval_sets"],
         dev_sets=config["select_checkpoint"]["dev_sets"],
-        curate=config["curate"],
+        curate=results_only(config["curate"], "curate"),
     script:
         "../scripts/check_dev_sets.py"
 
@@ -39,7 +39,7 @@ rule infer_checkpoint:
     resources:
         gpu=1,
     params:
-        infer=config["infer"],
+        infer=results_only(config["infer"], "infer"),
         template=config["base_model"]["template"],
     script:
         "../scripts/infer_checkpoint.py"

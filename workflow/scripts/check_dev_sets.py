@@ -8,7 +8,7 @@ from shoplora.tasks.records import load_tasks
 send_stderr_to_log(snakemake)
 dev = [t for name, path in snakemake.params.dev_sets.items() for t in load_tasks(path, f"dev:{name}")]
 evals = [t for name, path in snakemake.params.eval_sets.items() for t in load_tasks(path, f"eval:{name}")]
-overlaps = find_overlaps(dev, evals, snakemake.params.curate)
+overlaps = find_overlaps(dev, evals, snakemake.config["curate"])
 for hit in overlaps:
     print(f"dev row {hit['dev_id']} overlaps eval row {hit['eval_id']}: {hit['reason']}", file=sys.stderr)
 if overlaps:

@@ -20,7 +20,8 @@ seeds = load_tasks(snakemake.input.seeds, "seed")
 task_sets = [read_records(p) for p in snakemake.input.task_sets]
 generated = [read_records(p) for p in snakemake.input.generated]
 eval_tasks = [t for p in snakemake.input.eval_sets for t in load_tasks(p, f"eval:{Path(p).stem}")]
-kept, dropped, report = curate([seeds, *task_sets, *generated], eval_tasks, snakemake.params.curate)
+# The whole section: params.curate holds only the keys that change results (the rerun trigger).
+kept, dropped, report = curate([seeds, *task_sets, *generated], eval_tasks, snakemake.config["curate"])
 parse_summaries = {Path(p).parent.name: json.loads(Path(p).read_text()) for p in snakemake.input.parse_summaries}
 report["generated"] = generation_funnel(parse_summaries, generated, kept, dropped)
 print(json.dumps(report["total"]), file=sys.stderr)

@@ -16,6 +16,6 @@ stats = read_shard(
     snakemake.params.shards,
     snakemake.output.rows,
     files=files,
-    memory_mb=snakemake.params.memory_mb,
+    memory_mb=snakemake.config["corpus"]["read_memory_mb"],  # a tuning key: not a param
 )
 print(f"{snakemake.wildcards.source} shard {snakemake.wildcards.shard}: {stats}", file=sys.stderr)

@@ -9,6 +9,6 @@ rows = gather(
     snakemake.input.shards,
     snakemake.output.rows,
     snakemake.params.max_rows,
-    memory_mb=snakemake.params.memory_mb,
+    memory_mb=snakemake.config["corpus"]["read_memory_mb"],  # a tuning key: not a param
 )
 print(f"{snakemake.wildcards.source}: {rows} rows from {len(snakemake.input.shards)} shard(s)", file=sys.stderr)

@@ -21,7 +21,11 @@ from shoplora.io.smk import send_stderr_to_log
 from shoplora.tasks.records import load_tasks
 
 log = send_stderr_to_log(snakemake)
-provider = dict(snakemake.params.provider)
+# The whole section: params hold only the keys that change results (the rerun trigger).
+provider = {
+    **snakemake.config["generation"]["providers"][snakemake.wildcards.provider],
+    "name": snakemake.wildcards.provider,
+}
 seeds = load_tasks(snakemake.input.seeds, "seed")
 templates = {Path(path).stem: Path(path).read_text() for path in snakemake.input.prompt_templates}
 # Who answers is part of every request id: a changed endpoint or base model is never served

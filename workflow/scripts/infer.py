@@ -11,6 +11,6 @@ predictions = predict_eval_set(
     f"eval:{snakemake.wildcards.task}",
     snakemake.input.model,
     snakemake.params.template,
-    snakemake.params.infer,
+    snakemake.config["infer"],  # params.infer lacks the tuning keys
 )
 write_jsonl(snakemake.output.predictions, predictions)

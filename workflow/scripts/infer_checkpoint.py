@@ -22,7 +22,7 @@ predictions = predict_eval_set(
     f"{snakemake.wildcards.split}:{snakemake.wildcards.task}",
     snakemake.input.model,
     snakemake.params.template,
-    snakemake.params.infer,
+    snakemake.config["infer"],  # params.infer lacks the tuning keys
     adapter=saved[step],
 )
 write_jsonl(snakemake.output.predictions, predictions)

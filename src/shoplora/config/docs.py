@@ -15,7 +15,8 @@ by `workflow/schemas/config.schema.yaml` before any job starts; a bad value stop
 the key's path in the message (for example `config key curate.near_duplicate_threshold: 'high'
 is not of type 'number'`). Paths are relative to the working directory (`snakemake -d`).
 Each stage reads only its own section, so changing a section re-runs that stage and what is
-downstream of it, never an upstream stage.
+downstream of it, never an upstream stage. Keys marked *tuning* change how a job runs (speed,
+memory, patience with a provider), never what it writes: changing one re-runs no job.
 
 Use another file with `snakemake --configfile my.yaml`: it replaces this one (Snakemake would
 merge them, so a real config would inherit the default's corpus sources and providers; the
@@ -54,6 +55,11 @@ def _cell(text):
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
+def _meaning(node):
+    text = _cell(node.get("description", ""))
+    return f"*tuning:* {text}" if node.get("x-tuning") else text
+
+
 def render(schema=None):
     schema = schema or load_schema()
     top_required = set(schema.get("required", []))
@@ -76,7 +82,7 @@ def render(schema=None):
             shown_refs[ref] = section
         rows = list(_rows(node, schema)) or [(section, node, section in top_required)]
         lines += ["", "| key | default | meaning |", "| --- | --- | --- |"]
-        lines += [f"| `{key}` | {_default(sub, req)} | {_cell(sub.get('description', ''))} |" for key, sub, req in rows]
+        lines += [f"| `{key}` | {_default(sub, req)} | {_meaning(sub)} |" for key, sub, req in rows]
     return "\n".join(lines) + "\n"
 
 

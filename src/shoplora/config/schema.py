@@ -61,6 +61,36 @@ def node_at(schema, *keys):
     return node
 
 
+def results_only(section, *keys, schema=None):
+    """`section` without its tuning keys (`x-tuning: true` in the schema at `keys`): what a
+    rule passes as params, so that a key that changes no output re-runs no job."""
+    schema = schema or load_schema()
+    node = node_at(schema, *keys)
+    tuning = {key for key, sub in node.get("properties", {}).items() if resolve(sub, schema).get("x-tuning")}
+    return {key: value for key, value in section.items() if key not in tuning}
+
+
+def tuning_keys(schema=None):
+    """Every tuning key's path, e.g. ("generation", "providers", "*", "timeouts")."""
+    schema = schema or load_schema()
+    found = []
+
+    def walk(node, path):
+        node = resolve(node, schema)
+        if not isinstance(node, dict):
+            return
+        for key, sub in node.get("properties", {}).items():
+            if resolve(sub, schema).get("x-tuning"):
+                found.append((*path, key))
+            else:
+                walk(sub, (*path, key))
+        if isinstance(node.get("additionalProperties"), dict):
+            walk(node["additionalProperties"], (*path, "*"))
+
+    walk(schema, ())
+    return found
+
+
 def section_defaults(*keys, schema=None, **overrides):
     """A config section built from the schema's defaults, with `overrides` on top.
 

@@ -151,7 +151,11 @@ def fatal_message(status, provider):
             f"provider '{provider['name']}' answered 401 Unauthorized: check the variable "
             f"{provider['api_key_env'] or '(api_key_env not set)'}"
         )
-    return f"provider '{provider['name']}' answered {status}; not retrying"
+    message = f"provider '{provider['name']}' answered {status}; not retrying"
+    if status == 400 and provider["stream"]:
+        # The one request parameter only a streaming client sends.
+        message += f" (if the endpoint cannot stream, set generation.providers.{provider['name']}.stream: false)"
+    return message
 
 
 class _Session:
