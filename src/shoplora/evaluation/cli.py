@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from shoplora.config.schema import section_defaults
 from shoplora.evaluation.scoring import score_predictions
 from shoplora.io.atomic import write_json, write_jsonl
 
@@ -66,8 +67,13 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     score = commands.add_parser("score", help="score prediction files (JSON Lines, as infer writes them)")
     score.add_argument("files", nargs="+", help="prediction files")
+    # The rule's default, from the schema: the command and the table score alike.
+    default_mode = section_defaults("evaluate")["parse_mode"]
     score.add_argument(
-        "--mode", choices=("strict", "lenient"), default="strict", help="answer parsing (default strict)"
+        "--mode",
+        choices=("strict", "lenient"),
+        default=default_mode,
+        help=f"answer parsing (default {default_mode}, as evaluate.parse_mode; strict is the KDD Cup kit's)",
     )
     score.add_argument("--out", help="write the per-task table and the overall score as JSON")
     score.add_argument("--rows", help="write one JSON line per input row: parsed answer, score, failure reason")
