@@ -218,19 +218,9 @@ class _Handler(BaseHTTPRequestHandler):
         if action == "not_json":
             self._send(200, b"<html>Bad gateway</html>", content_type="text/html")
             return
-        if body.get("stream"):
-            if action in ("truncated", "cut_clean"):
-                self._send_stream(completion_for(prompt, response_format), cut=action)
-                return
-            with server.send_lock:
-                if server.on_request:
-                    server.on_request(count)
-                if self.headers.get("Authorization") in server.refused_auth:
-                    self.close_connection = True
-                    return
-                self._send_stream(completion_for(prompt, response_format))
-                with server.lock:
-                    server.served_ok[prompt] += 1
+        stream = bool(body.get("stream"))
+        if stream and action in ("truncated", "cut_clean"):
+            self._send_stream(completion_for(prompt, response_format), cut=action)
             return
         payload = completion_payload(prompt, response_format)
         if action == "truncated":
@@ -243,7 +233,10 @@ class _Handler(BaseHTTPRequestHandler):
             if self.headers.get("Authorization") in server.refused_auth:
                 self.close_connection = True
                 return
-            self._send(200, payload)
+            if stream:
+                self._send_stream(completion_for(prompt, response_format))
+            else:
+                self._send(200, payload)
             with server.lock:
                 server.served_ok[prompt] += 1
 
