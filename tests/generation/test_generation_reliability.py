@@ -295,6 +295,10 @@ def test_progress_line_shows_counts_rates_errors_and_cost():
     line = stream.getvalue()
     assert "[hosted]" in line and "4/10 requests" in line and "req/s" in line and "tok/s" in line
     assert "http_429=2, timeout=1" in line and "cost $2.0000" in line and line.endswith("\n")
+    assert "streamed" not in line
+    # While answers stream, the line counts their parts: a long answer shows progress.
+    progress.update({**stats, "streamed_parts": 120})
+    assert "streamed 120 parts" in stream.getvalue().splitlines()[-1]
 
 
 def test_two_jobs_on_one_cache_never_buy_an_answer_twice(server, tmp_path):

@@ -182,6 +182,11 @@ class _Session:
             stats[key] += int(record.get("usage", {}).get(key) or 0)
         self.progress.update(stats)
 
+    def _part_received(self):
+        # A long answer shows progress while it streams, not only when it ends.
+        self.stats["streamed_parts"] += 1
+        self.progress.update(self.stats)
+
     async def _attempt(self, client, body, request):
         """One try; `body` is the encoded JSON (encoded once for all retries)."""
         estimate = estimate_tokens(request["messages"], self.max_tokens)
@@ -193,7 +198,7 @@ class _Session:
             async with asyncio.timeout(self.total_timeout):  # no extra task, unlike wait_for; None: no limit
                 if self.provider["stream"]:
                     async with client.stream("POST", "/chat/completions", content=body, headers=headers) as response:
-                        data = await read_stream(response) if response.status_code == 200 else None
+                        data = await read_stream(response, self._part_received) if response.status_code == 200 else None
                         if data is None:
                             await response.aread()
                 else:
@@ -280,10 +285,11 @@ class _Session:
         self._write(record)
 
 
-async def read_stream(response):
+async def read_stream(response, on_part=None):
     """The chat completion that a 200 stream of server-sent events assembles to, in the shape
     of a non-streamed answer. Raises StreamCut when the stream ends (or the connection breaks)
-    before a finish reason: a half answer is never taken for a whole one."""
+    before a finish reason: a half answer is never taken for a whole one. on_part() is called
+    for each part of the answer's text as it arrives."""
     parts, finish_reason, usage, error = [], None, {}, None
     try:
         async for line in response.aiter_lines():
@@ -298,7 +304,11 @@ async def read_stream(response):
                 break
             usage = chunk.get("usage") or usage
             for choice in chunk.get("choices") or []:
-                parts.append((choice.get("delta") or {}).get("content") or "")
+                content = (choice.get("delta") or {}).get("content")
+                if content:
+                    parts.append(content)
+                    if on_part is not None:
+                        on_part()
                 finish_reason = choice.get("finish_reason") or finish_reason
     except httpx.TimeoutException:
         raise  # silence longer than the read timeout: a timeout, not a cut
@@ -447,6 +457,7 @@ def _run_requests(provider, requests, out_path, api_key, progress_stream):
         "failure": 0,
         "failures_by_reason": {},
         "retries": 0,
+        "streamed_parts": 0,
         "errors": {},
         "prompt_tokens": 0,
         "completion_tokens": 0,

@@ -31,9 +31,11 @@ class Progress:
         errors = ", ".join(f"{k}={v}" for k, v in sorted(stats["errors"].items())) or "none"
         width = 20
         filled = int(width * done / self.total) if self.total else width
+        parts = stats.get("streamed_parts", 0)
+        streamed = f" | streamed {parts} parts, {parts / elapsed:.1f}/s" if parts else ""
         return (
             f"[{self.name}] |{'#' * filled}{'.' * (width - filled)}| {done}/{self.total} requests "
-            f"{done / elapsed:.1f} req/s {tokens / elapsed:.0f} tok/s | failed {stats['failure']} | "
+            f"{done / elapsed:.1f} req/s {tokens / elapsed:.0f} tok/s{streamed} | failed {stats['failure']} | "
             f"errors {errors} | cost ${self.cost(stats):.4f}"
         )
 
