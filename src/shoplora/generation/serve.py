@@ -40,6 +40,7 @@ import yaml
 from shoplora.runtime.continuous import ContinuousEngine, Sequence, packed_attention
 from shoplora.runtime.model import BadMessages, ModelRuntime
 from shoplora.runtime.sampling import Sampler, SamplingParams
+from shoplora.runtime.threads import ThreadTuner
 
 # Server settings that the generate job may override in the server's YAML (local_server.py).
 SERVER_DEFAULTS = {
@@ -128,11 +129,15 @@ class LocalServer:
             runtime.tokenizer, vocab_size=self.vocab_size, stop_token_ids=runtime.stop_ids
         )
         self.compiler = xgrammar.GrammarCompiler(info)
+        # A busy machine (a login node, a CI runner, a laptop doing other work) decodes faster
+        # on fewer threads: the tuner measures which count is faster, as the load changes.
+        self.tuner = ThreadTuner()
         self.engine = ContinuousEngine(
             model,
             runtime.stop_ids,
             slots=self.settings["max_batch"],
             token_budget=self.settings["token_budget"],
+            tuner=self.tuner,
         )
         self.commands = queue.Queue()
         self.keyed = {}  # (Idempotency-Key, body hash) -> Job, in flight or finished lately
@@ -386,6 +391,8 @@ def build_app(server):
             **server.stats,
             "running": len(server.engine.active),
             "waiting": len(server.engine.waiting),
+            "threads": server.tuner.current,
+            "thread_switches": server.tuner.switches,
         }
 
     @app.post("/v1/chat/completions")

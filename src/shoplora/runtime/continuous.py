@@ -255,8 +255,9 @@ class ContinuousEngine:
     per forward pass. Not thread-safe: one thread calls every method.
     """
 
-    def __init__(self, model, stop_ids, *, slots, token_budget, max_len=0):
-        self.model, self.stop = model, set(stop_ids)
+    def __init__(self, model, stop_ids, *, slots, token_budget, max_len=0, tuner=None):
+        """tuner: a ThreadTuner (runtime/threads.py) told about each forward pass, or None."""
+        self.model, self.stop, self.tuner = model, set(stop_ids), tuner
         self.device = next(model.parameters()).device
         self.token_budget = max(token_budget, slots + 1)
         self.cache = _Cache(slots, max_len)
@@ -319,6 +320,8 @@ class ContinuousEngine:
         self.steps += 1
         step = _Step(self.cache, plan.writes, plan.decodes, plan.prefills, self.device)
         keep = torch.tensor([t for t, _ in plan.readout], dtype=torch.long, device=self.device)
+        if self.tuner is not None:
+            self.tuner.start()
         logits = self.model(
             input_ids=torch.tensor([plan.tokens], device=self.device),
             position_ids=torch.tensor([plan.positions], device=self.device),
@@ -326,6 +329,8 @@ class ContinuousEngine:
             logits_to_keep=keep,
             **{STEP_KWARG: step},
         ).logits[0]
+        if self.tuner is not None:
+            self.tuner.stop()
         for _, slot, first_pos, count in plan.prefills:  # their keys and values are in the cache now
             self.slots.progress(slot, first_pos + count)
         readout = [s for _, s in plan.readout]
