@@ -106,20 +106,34 @@ TUNING_CHANGES = {
 }
 
 
-def test_a_tuning_key_change_reruns_no_job(finished_run):
+def plan_with(finished_run, tmp_path, path, value):
+    """The dry run's jobs with one key changed: a second config file on top of the run's own
+    (Snakemake merges them; `--config` would turn nested numbers into strings)."""
+    config = yaml.safe_load((finished_run / "config/config.yaml").read_text())
+    override = value
+    for key in reversed(path[1:]):
+        names = config["generation"]["providers"] if key == "*" else [key]
+        override = {name: override for name in names}
+    extra = tmp_path / f"{'.'.join(path).replace('*', 'each')}.yaml"
+    extra.write_text(yaml.safe_dump({path[0]: override}))
+    proc = run_snakemake(finished_run, "-n", "--configfile", "config/config.yaml", str(extra))
+    if "Nothing to be done" in proc.stdout + proc.stderr:
+        return True, {}
+    return False, planned_jobs(proc.stdout)
+
+
+def test_a_tuning_key_change_reruns_no_job(finished_run, tmp_path):
     """Keys that change how a job runs, never what it writes, are not params: on a finished
     run, changing any of them plans no job (a cluster does not re-train for a timeout)."""
     from shoplora.config.schema import tuning_keys
 
     assert set(tuning_keys()) == set(TUNING_CHANGES), "give each tuning key a new value here"
-    config = yaml.safe_load((finished_run / "config/config.yaml").read_text())
     for path, value in TUNING_CHANGES.items():
-        override = value
-        for key in reversed(path[1:]):
-            names = config["generation"]["providers"] if key == "*" else [key]
-            override = {name: override for name in names}
-        proc = run_snakemake(finished_run, "-n", "--config", f"{path[0]}={json.dumps(override)}")
-        assert "Nothing to be done" in proc.stdout + proc.stderr, (path, planned_jobs(proc.stdout))
+        nothing, jobs = plan_with(finished_run, tmp_path, path, value)
+        assert nothing, (path, jobs)
+    # The same way, a key that changes results plans its stage and what follows.
+    nothing, jobs = plan_with(finished_run, tmp_path, ("curate", "near_duplicate_threshold"), 0.5)
+    assert not nothing and "curate_sft" in jobs and "generate" not in jobs
 
 
 def test_dedup_threshold_change_reruns_curation_but_never_generation(finished_run):
