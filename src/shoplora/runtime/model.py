@@ -66,9 +66,6 @@ class ModelRuntime:
     def model(self):
         return self.load()
 
-    def encode_prompt(self, prompt):
-        return encode_prompt(self.template, self.tokenizer, prompt)
-
     def encode_chat(self, messages):
         """Token ids of OpenAI-style chat messages (an optional system message first, a user
         message last), ready for the assistant's answer."""
