@@ -21,6 +21,10 @@ sys.path.insert(0, str(HERE))
 from catalog import CATEGORIES, PRODUCTS, QUERIES  # noqa: E402
 
 rng = random.Random(2024)
+# Enough eval tasks for a 95% interval to tell a real gain of about 0.1 from noise, and
+# enough seeds to teach the 135M default model each task's answer format.
+SEEDS_PER_TYPE = 16
+EVAL_PER_TYPE = 48
 TITLES = [p[0] for p in PRODUCTS]
 BY_TITLE = {p[0]: p for p in PRODUCTS}
 
@@ -119,26 +123,48 @@ def multiple_choice():
                 opts.index(title),
             )
         )
+    materials = sorted({p[3] for p in PRODUCTS})
+    for title, brand, cat, material, *_ in PRODUCTS:
+        opts = rng.sample([m for m in materials if m != material], 3) + [material]
+        rng.shuffle(opts)
+        out.append(
+            record(
+                "multiple-choice",
+                "product_material_mc",
+                "accuracy",
+                f"The listing {title} by {brand} describes its build. What is it made of?\n"
+                f"{options_block(opts)}\n" + instr("mc"),
+                opts.index(material),
+            )
+        )
     return out
 
 
 def ranking():
     out = []
+    # Each query three times, with other distractors and another wording.
+    wordings = [
+        'Search query: "{query}". Order the five products below from most to least relevant to this query.',
+        'A shopper typed "{query}" into the search box. Sort these listings, most relevant first.',
+        'Rank the items by relevance to the search "{query}".',
+        "Someone wants {query}. Put these five products in order of usefulness.",
+        'For the query "{query}", which listing belongs on top, and which below it?',
+    ]
     for query, relevant in QUERIES:
-        distractors = rng.sample([t for t in TITLES if t not in relevant], 2)
-        cands = relevant + distractors
-        rng.shuffle(cands)
-        truth = [cands.index(t) + 1 for t in relevant + distractors]
-        out.append(
-            record(
-                "ranking",
-                "query_product_ranking",
-                "ndcg",
-                f'Search query: "{query}". Order the five products below from most to least '
-                f"relevant to this query.\n{options_block(cands, 1)}\n" + instr("rank"),
-                truth,
+        for wording in wordings:
+            distractors = rng.sample([t for t in TITLES if t not in relevant], 2)
+            cands = relevant + distractors
+            rng.shuffle(cands)
+            truth = [cands.index(t) + 1 for t in relevant + distractors]
+            out.append(
+                record(
+                    "ranking",
+                    "query_product_ranking",
+                    "ndcg",
+                    wording.format(query=query) + f"\n{options_block(cands, 1)}\n" + instr("rank"),
+                    truth,
+                )
             )
-        )
     for title, brand, cat, material, feature, use, *_ in PRODUCTS:
         same_cat = [t for t in TITLES if BY_TITLE[t][2] == cat and t != title][:2]
         rest = rng.sample([t for t in TITLES if BY_TITLE[t][2] != cat], 5 - 1 - len(same_cat))
@@ -160,37 +186,46 @@ def ranking():
 
 def retrieval():
     out = []
+    wordings = [
+        'Which three of the following eight items would you show a shopper who typed "{query}"?',
+        'Find the three listings that match the search "{query}".',
+        "A customer is looking for {query}. Select the three products that fit.",
+        'Search: "{query}". Three of these eight results are relevant; which?',
+    ]
     for query, relevant in QUERIES:
-        cands = relevant + rng.sample([t for t in TITLES if t not in relevant], 5)
-        rng.shuffle(cands)
-        out.append(
-            record(
-                "retrieval",
-                "query_product_retrieval",
-                "hit rate@3",
-                f"Which three of the following eight items would you show a shopper who typed "
-                f'"{query}"?\n{options_block(cands, 1)}\n' + instr("retr"),
-                sorted(cands.index(t) + 1 for t in relevant),
+        for wording in wordings:
+            cands = relevant + rng.sample([t for t in TITLES if t not in relevant], 5)
+            rng.shuffle(cands)
+            out.append(
+                record(
+                    "retrieval",
+                    "query_product_retrieval",
+                    "hit rate@3",
+                    wording.format(query=query) + f"\n{options_block(cands, 1)}\n" + instr("retr"),
+                    sorted(cands.index(t) + 1 for t in relevant),
+                )
             )
-        )
     for cat in CATEGORIES:
         members = [t for t in TITLES if BY_TITLE[t][2] == cat]
         if len(members) < 2:
             continue
         for k in range(0, len(members), 3):
             inside = members[k : k + 3]
-            cands = inside + rng.sample([t for t in TITLES if BY_TITLE[t][2] != cat], 8 - len(inside))
-            rng.shuffle(cands)
-            out.append(
-                record(
-                    "retrieval",
-                    "category_retrieval",
-                    "hit rate@3",
-                    f"Pick out every listing that belongs in the {cat} department.\n"
-                    f"{options_block(cands, 1)}\n" + instr("retr"),
-                    sorted(cands.index(t) + 1 for t in inside),
+            for wording in (
+                "Pick out every listing that belongs in the {cat} department.",
+                "Which of these products would a store file under {cat}?",
+            ):
+                cands = inside + rng.sample([t for t in TITLES if BY_TITLE[t][2] != cat], 8 - len(inside))
+                rng.shuffle(cands)
+                out.append(
+                    record(
+                        "retrieval",
+                        "category_retrieval",
+                        "hit rate@3",
+                        wording.format(cat=cat) + f"\n{options_block(cands, 1)}\n" + instr("retr"),
+                        sorted(cands.index(t) + 1 for t in inside),
+                    )
                 )
-            )
     return out
 
 
@@ -203,25 +238,40 @@ def named_entities():
         "What are the brand and material entities here? Output a list.",
         "Seller blurb -- {material} construction, by {brand}, good for {use}.\n"
         "Name the manufacturer and the material as a JSON-style list.",
+        "New arrival! {brand} brings you {feature}, crafted in {material}.\n"
+        "Tag the entities: which company and which material? Give a list.",
+        "Q&A on the {title}: is it really {material}? Yes, {brand} confirmed it.\n"
+        "List the brand and the material named in this exchange.",
+        "Spec sheet | maker: {brand} | body: {material} | ideal for {use}\n"
+        "Return the maker and the body material as a list of strings.",
     ]
+    # Two phrasings per product, so the pool is large and varied enough for 72 picks.
     for i, (title, brand, cat, material, feature, use, *_) in enumerate(PRODUCTS):
-        prompt = phrasings[i % 3].format(title=title, brand=brand, material=material, feature=feature, use=use)
-        out.append(
-            record("named_entity_recognition", "brand_material_extraction", "micro f1", prompt, [brand, material])
-        )
+        for phrasing in (phrasings[i % 6], phrasings[(i + 3) % 6]):
+            prompt = phrasing.format(title=title, brand=brand, material=material, feature=feature, use=use)
+            out.append(
+                record("named_entity_recognition", "brand_material_extraction", "micro f1", prompt, [brand, material])
+            )
+    reviews = [
+        'Review: "I returned my {a} purchase and bought a {b} one instead; {why}."\n',
+        'Comment: "{b} beats {a} easily -- {why}."\n',
+        'Forum post: "Switched from {a} to {b} last month. Verdict: {why}."\n',
+        'Rating note: "Compared {a} and {b} side by side before buying; {why}."\n',
+    ]
     pairs = list(zip(PRODUCTS, PRODUCTS[7:] + PRODUCTS[:7]))
-    for a, b in pairs:
+    for i, (a, b) in enumerate(pairs):
         if a[1] == b[1]:
             continue
-        out.append(
-            record(
-                "named_entity_recognition",
-                "review_brand_mentions",
-                "micro f1",
-                f'Review: "I returned my {a[1]} purchase and bought a {b[1]} one instead; {b[6]}."\n' + instr("ner"),
-                [a[1], b[1]],
+        for review in (reviews[i % 4], reviews[(i + 2) % 4]):
+            out.append(
+                record(
+                    "named_entity_recognition",
+                    "review_brand_mentions",
+                    "micro f1",
+                    review.format(a=a[1], b=b[1], why=b[6]) + instr("ner"),
+                    [a[1], b[1]],
+                )
             )
-        )
     return out
 
 
@@ -268,16 +318,17 @@ def classification():
             (f"Great buy, {praise}!", 2),
             (f"It does the job: {praise}, although {complaint}.", 1),
         ]
-        text, label = variants[rng.randrange(3)]
-        out.append(
-            record(
-                "classification",
-                "review_sentiment",
-                "accuracy",
-                f'Review of {title}: "{text}"\nClassify the sentiment.\n{options_block(labels)}\n' + instr("label"),
-                label,
+        # Two of the three sentiments per product, so that every label is common.
+        for text, label in rng.sample(variants, 2):
+            out.append(
+                record(
+                    "classification",
+                    "review_sentiment",
+                    "accuracy",
+                    f'Review of {title}: "{text}"\nClassify the sentiment.\n{options_block(labels)}\n' + instr("label"),
+                    label,
+                )
             )
-        )
     for query, relevant in QUERIES:
         for title, label in ((relevant[0], 1), (rng.choice([t for t in TITLES if t not in relevant]), 0)):
             out.append(
@@ -330,6 +381,9 @@ def corpus():
                 f"features {feature}. A {cat.lower()} essential from {brand}.",
             }
         )
+    # A near-duplicate listing (one word changed) that the corpus stage's MinHash must drop.
+    near_dup = dict(docs[1], features=docs[1]["features"].replace("foam midsole", "foam sole"))
+    docs.append(near_dup)
     reviews = []
     for title, brand, cat, material, feature, use, praise, complaint in PRODUCTS:
         reviews.append((title, 5, "Love it", f"Bought this for {use} and {praise}."))
@@ -357,7 +411,7 @@ def main():
     for builder in (multiple_choice, ranking, retrieval, named_entities, generation, classification):
         pool = builder()
         task_type = pool[0]["task_type"]
-        per_type[task_type] = choose(pool, 8, 16, seeds, evals)
+        per_type[task_type] = choose(pool, SEEDS_PER_TYPE, EVAL_PER_TYPE, seeds, evals)
     (HERE / "seed").mkdir(exist_ok=True)
     (HERE / "eval").mkdir(exist_ok=True)
     with open(HERE / "seed/seed_tasks.jsonl", "w") as fh:
