@@ -142,3 +142,24 @@ def test_shipped_seeds_survive_curation_against_the_eval_sets():
     evals = [t for p in sorted((REPO / "resources/eval").glob("*.jsonl")) for t in load_tasks(p, "eval")]
     kept, dropped, _ = curate([seeds], evals, CFG)
     assert len(kept) == len(seeds), dropped.to_dict("records")
+
+
+def test_without_near_dedup_only_near_duplicates_are_kept_in_addition():
+    """`near_dedup: false` (the no_near_dedup ablation) keeps what near-dedup would drop, and
+    nothing else changes: exact duplicates and contaminated tasks are still dropped."""
+    seed = task("Write a short pitch for the blue steel kettle with a whistle")
+    near = task("Write a short pitch for the blue steel kettle with a lid", "generated:p")
+    exact = task("write a short pitch for the blue steel kettle with a whistle", "generated:p")
+    leaked = task("Summarise this review of the red shoes in one sentence please", "generated:p")
+    other = task("List three uses of a cast iron skillet", "generated:p")
+    evals = [task("Summarise this review of the red shoes in one sentence, please", "eval")]
+    tasks = [[seed], [near, exact, leaked, other]]
+    full_kept, full_dropped, _ = curate(tasks, evals, CFG)
+    kept, dropped, report = curate(tasks, evals, dict(CFG, near_dedup=False))
+    assert set(full_dropped["reason"]) == {"near_duplicate", "exact_duplicate", "contaminated"}
+    assert [t["id"] for t in kept] == [seed["id"], near["id"], other["id"]]
+    assert {t["id"] for t in kept} - {t["id"] for t in full_kept} == set(
+        full_dropped[full_dropped["reason"] == "near_duplicate"]["id"]
+    )
+    assert sorted(dropped["reason"]) == ["contaminated", "exact_duplicate"]
+    assert report["total"]["rows_in"] == len(kept) + len(dropped)

@@ -27,7 +27,7 @@ def compared_text(task, field):
 def _greedy(task_lists, eval_tasks, cfg, scorer, search, progress):
     """The greedy pass: (kept tasks, DropLog, rows in, rows kept, contaminated per eval type)."""
     field = cfg["compare_field"]
-    check_contamination = cfg["decontaminate"]
+    check_contamination, near_dedup = cfg["decontaminate"], cfg["near_dedup"]
     started = time.perf_counter()
     ordered = [t for tasks in task_lists for t in tasks]
     reasons = [invalid_reason(t) for t in ordered]
@@ -71,7 +71,7 @@ def _greedy(task_lists, eval_tasks, cfg, scorer, search, progress):
                     drops.drop(task["id"], source, "contaminated", duplicate_of=hit[0], score=hit[1])
                     contaminated[eval_type[hit[0]]] += 1
                     continue
-            hit = search.near_duplicate(n - start, entry)
+            hit = search.near_duplicate(n - start, entry) if near_dedup else None
             if hit:
                 drops.drop(task["id"], source, "near_duplicate", duplicate_of=hit[0], score=hit[1])
                 continue
