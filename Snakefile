@@ -37,6 +37,7 @@ include: "workflow/rules/training.smk"
 include: "workflow/rules/inference.smk"
 include: "workflow/rules/evaluation.smk"
 include: "workflow/rules/sweep.smk"
+include: "workflow/rules/ablation.smk"
 
 
 rule all:

@@ -6,6 +6,8 @@ import pytest
 from shoplora.evaluation.table import summary_table
 from shoplora.evaluation.uncertainty import interval, paired_bootstrap, task_resamples
 
+from helpers.scores import scored
+
 
 def rows_of(scores, metric="accuracy"):
     return [
@@ -46,22 +48,6 @@ def test_pooled_micro_f1_is_resampled_as_pooled():
     pooled = 2 * 20 / (2 * 20 + 9 + 9)
     assert abs(np.median(base) - pooled) < abs(np.median(base) - 0.1)
     assert np.isclose(base, 0).sum() > 0  # resamples without the big row pool to 0, as they should
-
-
-def scored(model, task_name, values, metric="accuracy", task_type="multiple-choice"):
-    rows = [
-        {"id": f"{task_name}{i}", "task_name": task_name, "metric": metric, "score": v, "counts": None}
-        for i, v in enumerate(values)
-    ]
-    entry = {
-        "task_name": task_name,
-        "task_type": task_type,
-        "metric": metric,
-        "n": len(values),
-        "score": sum(values) / len(values),
-        "parse_failures": 0,
-    }
-    return {"model": model, "parse_mode": "strict", "per_task": [entry], "rows": rows}
 
 
 def test_table_rows_carry_intervals_and_mark_a_clear_difference():

@@ -4,6 +4,7 @@ import re
 from snakemake.exceptions import WorkflowError
 
 # The Snakefile has put this checkout's src/ on the path.
+from shoplora.config.ablations import model_name, owns_curated, uses_pt, variant_sections
 from shoplora.config.check import ConfigError, check_config
 from shoplora.config.schema import results_only
 from shoplora.data.stream import sharded_by_file
@@ -20,6 +21,8 @@ PROVIDERS = list(config["generation"]["providers"])
 TASKS = list(config["eval_sets"])
 TASK_SETS = list(config["task_sets"])
 MODELS = ["base", "finetuned"]
+ABLATIONS = list(config["ablations"])
+ABLATION_MODELS = [model_name(name) for name in ABLATIONS]
 DEV_SETS = list(config["select_checkpoint"]["dev_sets"])
 SWEEP = config["evaluate"]["checkpoints"]  # selected | all | [steps]
 # The SFT checkpoints' steps, when max_steps makes them known before training (else None).
@@ -41,7 +44,8 @@ wildcard_constraints:
     provider="|".join(map(re.escape, PROVIDERS)) or "NONE",
     task_set="|".join(map(re.escape, TASK_SETS)) or "NONE",
     task="|".join(map(re.escape, TASKS + DEV_SETS)),
-    model="base|finetuned",
+    model="|".join(map(re.escape, MODELS + ABLATION_MODELS)),
+    variant="|".join(map(re.escape, ABLATIONS)) or "NONE",
     split="eval|dev",
     step=r"\d+",
     shard=r"\d+",
@@ -111,6 +115,50 @@ def pt_adapter_if_enabled(wildcards):
     return "results/train/pt/adapter" if config["train_pt"]["enabled"] else []
 
 
+def model_dir(wildcards):
+    """base and finetuned live in results/model/, an ablation's model with its variant."""
+    if wildcards.model in MODELS:
+        return f"results/model/{wildcards.model}"
+    return f"results/ablations/{wildcards.model.removeprefix(model_name(''))}/model"
+
+
+def generated_inputs(curate_section):
+    """The generated tasks and parse summaries that curation reads (none with generated_tasks false)."""
+    if not curate_section["generated_tasks"]:
+        return {"generated": [], "parse_summaries": []}
+    return {
+        "generated": expand("results/generated/{provider}/tasks.jsonl", provider=PROVIDERS),
+        "parse_summaries": expand("results/generated/{provider}/parse_summary.json", provider=PROVIDERS),
+    }
+
+
+def ablation_generated_inputs(wildcards):
+    return generated_inputs(variant_sections(config, wildcards.variant)["curate"])
+
+
+def ablation_curate_results(wildcards):
+    return results_only(variant_sections(config, wildcards.variant)["curate"], "curate")
+
+
+def ablation_sft_data(wildcards):
+    """The variant's SFT datasets: its own when it curates differently, else the full recipe's."""
+    folder = (
+        f"results/ablations/{wildcards.variant}/datasets"
+        if owns_curated(config, wildcards.variant)
+        else "results/datasets"
+    )
+    return {
+        "info": f"{folder}/dataset_info.json",
+        "train": f"{folder}/sft_train.parquet",
+        "val": f"{folder}/sft_val.parquet",
+    }
+
+
+def ablation_pt_adapter(wildcards):
+    """The full recipe's post-pretraining adapter, shared by every variant that keeps it."""
+    return "results/train/pt/adapter" if uses_pt(config, wildcards.variant) else []
+
+
 def eval_set(wildcards):
     return config["eval_sets"][wildcards.task]
 
@@ -156,15 +204,19 @@ def loss_curve_inputs(wildcards):
 
 
 def all_outputs():
-    return [
-        "results/metrics/summary.md",
-        "results/metrics/summary.csv",
-        "results/metrics/summary.json",
-        "results/curated/curation_report.json",
-        "results/report/loss_pt.png",
-        "results/report/loss_sft.png",
-        "results/report/scores.png",
-    ] + (SWEEP_OUTPUTS if SWEEP != "selected" else [])
+    return (
+        [
+            "results/metrics/summary.md",
+            "results/metrics/summary.csv",
+            "results/metrics/summary.json",
+            "results/curated/curation_report.json",
+            "results/report/loss_pt.png",
+            "results/report/loss_sft.png",
+            "results/report/scores.png",
+        ]
+        + (SWEEP_OUTPUTS if SWEEP != "selected" else [])
+        + (ABLATION_OUTPUTS if ABLATIONS else [])
+    )
 
 
 SWEEP_OUTPUTS = [
@@ -172,4 +224,12 @@ SWEEP_OUTPUTS = [
     "results/sweep/sweep.csv",
     "results/sweep/sweep.json",
     "results/report/sweep.png",
+]
+
+
+ABLATION_OUTPUTS = [
+    "results/metrics/ablations.md",
+    "results/metrics/ablations.csv",
+    "results/metrics/ablations.json",
+    "results/report/ablations.png",
 ]

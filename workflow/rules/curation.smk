@@ -1,9 +1,8 @@
 rule curate_sft:
     input:
+        unpack(lambda wildcards: generated_inputs(config["curate"])),
         seeds=config["seed_tasks"],
         task_sets=expand("results/task_sets/{task_set}.jsonl", task_set=TASK_SETS),
-        generated=expand("results/generated/{provider}/tasks.jsonl", provider=PROVIDERS),
-        parse_summaries=expand("results/generated/{provider}/parse_summary.json", provider=PROVIDERS),
         eval_sets=list(config["eval_sets"].values()),
     output:
         tasks="results/curated/sft_tasks.jsonl",

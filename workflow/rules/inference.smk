@@ -1,6 +1,6 @@
 rule infer:
     input:
-        model="results/model/{model}",
+        model=model_dir,
         tasks=eval_set,
     output:
         predictions="results/predictions/{model}/{task}.jsonl",

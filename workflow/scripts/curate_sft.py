@@ -2,6 +2,7 @@ import json
 import sys
 from pathlib import Path
 
+from shoplora.config.ablations import variant_sections
 from shoplora.curation.curate import curate
 from shoplora.curation.funnel import generation_funnel
 from shoplora.io.atomic import write_csv, write_json, write_jsonl, write_parquet
@@ -21,7 +22,10 @@ task_sets = [read_records(p) for p in snakemake.input.task_sets]
 generated = [read_records(p) for p in snakemake.input.generated]
 eval_tasks = [t for p in snakemake.input.eval_sets for t in load_tasks(p, f"eval:{Path(p).stem}")]
 # The whole section: params.curate holds only the keys that change results (the rerun trigger).
-kept, dropped, report = curate([seeds, *task_sets, *generated], eval_tasks, snakemake.config["curate"])
+# The whole section: params.curate holds only the keys that change results (the rerun trigger).
+variant = getattr(snakemake.params, "variant", None)
+cfg = variant_sections(snakemake.config, variant)["curate"] if variant else snakemake.config["curate"]
+kept, dropped, report = curate([seeds, *task_sets, *generated], eval_tasks, cfg)
 parse_summaries = {Path(p).parent.name: json.loads(Path(p).read_text()) for p in snakemake.input.parse_summaries}
 report["generated"] = generation_funnel(parse_summaries, generated, kept, dropped)
 print(json.dumps(report["total"]), file=sys.stderr)

@@ -3,6 +3,7 @@
 import glob
 from pathlib import Path
 
+from shoplora.config.ablations import ablation_problems
 from shoplora.config.schema import SCHEMA_PATH, apply_defaults, load_schema
 from shoplora.config.templates import llamafactory_templates
 from shoplora.tasks.records import TaskFormatError, load_tasks
@@ -113,7 +114,7 @@ def check_config(config, schema_path=SCHEMA_PATH, base_dir="."):
     problems = schema_errors(config, schema)
     if not problems:
         apply_defaults(config, schema, schema)
-        problems = missing_files(config, base_dir)
+        problems = missing_files(config, base_dir) + ablation_problems(config, schema)
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     return config

@@ -39,20 +39,13 @@ def split_train_val(frame, val_fraction, seed, min_val=1):
 
 
 def dataset_info(files):
-    """LLaMA-Factory registry for the PT corpus and the SFT splits (file names relative)."""
+    """LLaMA-Factory registry for the splits in `files` ({split: file name relative}): the PT
+    corpus's pt_train/pt_val and the SFT sft_train/sft_val (an ablation's datasets: SFT only)."""
+    pt = {"formatting": "alpaca", "columns": {"prompt": "text"}}
+    sft = {"formatting": "alpaca", "columns": {"prompt": "instruction", "query": "input", "response": "output"}}
     return {
-        "shoplora_pt_train": {"file_name": files["pt_train"], "formatting": "alpaca", "columns": {"prompt": "text"}},
-        "shoplora_pt_val": {"file_name": files["pt_val"], "formatting": "alpaca", "columns": {"prompt": "text"}},
-        "shoplora_sft_train": {
-            "file_name": files["sft_train"],
-            "formatting": "alpaca",
-            "columns": {"prompt": "instruction", "query": "input", "response": "output"},
-        },
-        "shoplora_sft_val": {
-            "file_name": files["sft_val"],
-            "formatting": "alpaca",
-            "columns": {"prompt": "instruction", "query": "input", "response": "output"},
-        },
+        f"shoplora_{split}": {"file_name": name, **(pt if split.startswith("pt_") else sft)}
+        for split, name in files.items()
     }
 
 

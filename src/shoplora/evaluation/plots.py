@@ -115,3 +115,31 @@ def sweep_figure(frame, summary, trainer_state_path, out_png):
             ax.axvline(chosen, color="blue", linestyle=":", label=label)
     bottom.legend(fontsize=7, loc="best")
     _save(plt, fig, out_png)
+
+
+def ablation_bars(table, out_png):
+    """Each variant's difference to the full recipe, per task type and overall, with its interval."""
+    import numpy as np
+
+    plt = _pyplot()
+    variants = list(dict.fromkeys(table["variant"]))
+    groups = list(dict.fromkeys(table["task_type"]))
+    width = 0.8 / max(1, len(variants))
+    fig, ax = plt.subplots(figsize=(max(7, 1.2 * len(groups)), 4.5))
+    x = np.arange(len(groups))
+    for i, variant in enumerate(variants):
+        rows = table[table["variant"] == variant].set_index("task_type").reindex(groups)
+        delta = rows["delta"].astype(float)
+        errors = None
+        if not rows["delta_ci_low"].isna().all():
+            errors = [
+                (delta - rows["delta_ci_low"]).clip(lower=0).fillna(0),
+                (rows["delta_ci_high"] - delta).clip(lower=0).fillna(0),
+            ]
+        ax.bar(x + (i - (len(variants) - 1) / 2) * width, delta, width, yerr=errors, capsize=2, label=variant)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks(x, groups, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("variant minus full recipe")
+    ax.set_title("Ablations: what removing each stage costs")
+    ax.legend(fontsize=8)
+    _save(plt, fig, out_png)
