@@ -83,6 +83,11 @@ def dev_set(workdir, rows):
 SWEEP_RULES = {"infer_checkpoint", "evaluate_checkpoint", "sweep_report", "check_dev_sets"}
 
 
+# The embedded default's SFT checkpoints: every eval_steps up to max_steps.
+_SFT = yaml.safe_load((REPO / "config/config.yaml").read_text())["train_sft"]
+SAVED_STEPS = list(range(_SFT["eval_steps"], _SFT["max_steps"] + 1, _SFT["eval_steps"]))
+
+
 def test_slurm_dry_run_shows_the_sweep_jobs_with_gpu_resources(tmp_path):
     workdir = make_workdir(tmp_path, {"evaluate": {"checkpoints": "all"}})
     config_path = workdir / "config/config.yaml"
@@ -93,7 +98,7 @@ def test_slurm_dry_run_shows_the_sweep_jobs_with_gpu_resources(tmp_path):
     proc = run_snakemake(workdir, "-n", "--profile", str(REPO / "profiles/slurm"))
     out = proc.stdout + proc.stderr
     jobs = planned_jobs(proc.stdout)
-    steps = len([5, 10, 15, 20])  # the embedded default: max_steps 20, eval_steps 5
+    steps = len(SAVED_STEPS)
     assert jobs["infer_checkpoint"] == jobs["evaluate_checkpoint"] == steps * (6 + 1)  # eval sets + dev set
     assert jobs["sweep_report"] == jobs["check_dev_sets"] == 1 and "sft_checkpoints" not in jobs
     block = rule_block(out, "infer_checkpoint")
@@ -102,7 +107,7 @@ def test_slurm_dry_run_shows_the_sweep_jobs_with_gpu_resources(tmp_path):
     for rule in ("evaluate_checkpoint", "sweep_report", "check_dev_sets"):
         block = rule_block(out, rule)
         assert "slurm_partition=cpu" in block and not re.search(r"\bgpu=", block), block
-    for step in (5, 10, 15, 20):
+    for step in SAVED_STEPS:
         assert f"results/sweep/eval/predictions/step-{step}/ranking.jsonl" in out
         assert f"results/sweep/dev/scores/step-{step}/mc_dev.json" in out
 
@@ -110,14 +115,14 @@ def test_slurm_dry_run_shows_the_sweep_jobs_with_gpu_resources(tmp_path):
 def test_a_listed_sweep_step_must_be_a_saved_one(tmp_path):
     (tmp_path / "ok").mkdir()
     (tmp_path / "bad").mkdir()
-    listed = run_snakemake(make_workdir(tmp_path / "ok", {"evaluate": {"checkpoints": [10, 20]}}), "-n")
+    listed = run_snakemake(make_workdir(tmp_path / "ok", {"evaluate": {"checkpoints": SAVED_STEPS[1::2]}}), "-n")
     jobs = planned_jobs(listed.stdout)
-    assert jobs["infer_checkpoint"] == 2 * 6 and "check_dev_sets" not in jobs
-    proc = run_snakemake(make_workdir(tmp_path / "bad", {"evaluate": {"checkpoints": [10, 12]}}), "-n", check=False)
+    assert jobs["infer_checkpoint"] == len(SAVED_STEPS[1::2]) * 6 and "check_dev_sets" not in jobs
+    bad = {"evaluate": {"checkpoints": [SAVED_STEPS[0], SAVED_STEPS[0] + 1]}}
+    proc = run_snakemake(make_workdir(tmp_path / "bad", bad), "-n", check=False)
     assert proc.returncode != 0
-    assert "evaluate.checkpoints: train_sft saves no checkpoint at steps [12]; it saves at [5, 10, 15, 20]" in (
-        proc.stdout + proc.stderr
-    )
+    message = f"train_sft saves no checkpoint at steps [{SAVED_STEPS[0] + 1}]; it saves at {SAVED_STEPS}"
+    assert f"evaluate.checkpoints: {message}" in proc.stdout + proc.stderr
 
 
 def test_dev_score_needs_a_dev_set(tmp_path):
