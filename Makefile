@@ -30,9 +30,10 @@ run: install
 test: install lint
 	$(BIN)/python -m pytest -v --durations=15 $(PYTEST_ARGS)
 
-# The unit tier, for a quick loop on a one-line change: no model, training, workflow or Slurm.
+# The unit tier, for a quick loop on a one-line change: no model, training, Snakemake, bench
+# script or Slurm (tests/conftest.py fails a test that starts Snakemake without its marker).
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -m "not slow and not workflow" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -16,6 +16,7 @@ def snakemake_cmd(*args):
 
 
 def run_snakemake(workdir, *args, check=True, timeout=1800):
+    _require_tier("Snakemake")
     env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run(
         snakemake_cmd("-d", str(workdir), *args), cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout
@@ -27,6 +28,7 @@ def run_snakemake(workdir, *args, check=True, timeout=1800):
 
 def start_snakemake(workdir, *args):
     """Snakemake in the background, in its own process group, output discarded."""
+    _require_tier("Snakemake")
     env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "HF_HUB_OFFLINE": "1"}
     return subprocess.Popen(
         snakemake_cmd("-d", str(workdir), *args),
@@ -60,12 +62,33 @@ def _merge(into, overrides):
 
 # Fixtures that need the real model or run the whole workflow; a test using one is `slow`.
 SLOW_FIXTURES = {"tiny_model_dir", "finished_run"}
+WORKFLOW_DIR = Path(__file__).resolve().parent / "workflow"
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+        if WORKFLOW_DIR in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.workflow)
+
+
+_RUNNING = {}
+
+
+@pytest.fixture(autouse=True)
+def _running_test(request):
+    _RUNNING["item"] = request.node
+    yield
+    _RUNNING.clear()
+
+
+def _require_tier(what):
+    """The unit tier (`make test-fast`) starts no Snakemake and no bench script: a test that
+    does must say so with the `workflow` (or `slow`) marker, or it fails here."""
+    item = _RUNNING.get("item")
+    if item is not None and not any(item.get_closest_marker(m) for m in ("workflow", "slow")):
+        raise AssertionError(f"{item.nodeid} starts {what}: mark it @pytest.mark.workflow (or slow)")
 
 
 @pytest.fixture(scope="session")

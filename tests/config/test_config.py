@@ -97,6 +97,7 @@ def test_bad_config_names_the_key(mutate, message):
     assert message in str(err.value)
 
 
+@pytest.mark.workflow
 def test_malformed_config_stops_before_any_job(tmp_path):
     workdir = make_workdir(tmp_path, {"curate": {"near_duplicate_threshold": "high"}})
     proc = run_snakemake(workdir, "--cores", "1", check=False)
@@ -211,6 +212,7 @@ def test_official_eval_rows_pass_the_eval_check():
     check_config(config, SCHEMA, base_dir=REPO)
 
 
+@pytest.mark.workflow
 def test_broken_yaml_names_file_line_and_column(tmp_path):
     workdir = make_workdir(tmp_path)
     text = (workdir / "config/config.yaml").read_text()

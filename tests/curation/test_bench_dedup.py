@@ -7,6 +7,8 @@ import pytest
 
 from conftest import REPO
 
+pytestmark = pytest.mark.workflow  # runs a bench script
+
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_dedup_benchmark_runs_and_agrees_with_the_study_loop_and_the_exact_scan(workers):

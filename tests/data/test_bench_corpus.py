@@ -4,7 +4,11 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
+
+pytestmark = pytest.mark.workflow  # runs the bench scripts
 
 
 def test_corpus_reading_benchmark_runs_and_measures_every_reader(tmp_path):

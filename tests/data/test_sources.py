@@ -222,6 +222,7 @@ def test_external_task_set_column_mapping(tmp_path):
     assert {t["task_type"] for t in one_type} == {"generation"}
 
 
+@pytest.mark.workflow
 def test_real_config_validates_and_dry_runs(tmp_path):
     import yaml
 

@@ -94,6 +94,7 @@ def test_table_from_one_mixed_file_has_type_and_task_rows():
     assert table.iloc[-1]["n"] == 9
 
 
+@pytest.mark.workflow
 def test_workflow_takes_development_json_as_an_eval_set(tmp_path):
     workdir = make_workdir(tmp_path)
     config = yaml.safe_load((workdir / "config/config.yaml").read_text())

@@ -21,6 +21,7 @@ def test_check_success_names_counts_and_first_errors():
         check_success(records, requests, 0.9)
 
 
+@pytest.mark.workflow
 def test_an_unreachable_provider_fails_generate_and_a_rerun_retries(tmp_path):
     port = free_port()  # nothing listens there yet
     hosted = {

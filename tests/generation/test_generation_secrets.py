@@ -2,6 +2,7 @@
 
 import os
 
+import pytest
 import yaml
 
 from shoplora.config.schema import section_defaults
@@ -49,6 +50,7 @@ def files_containing(root, needle):
     return hits
 
 
+@pytest.mark.workflow
 def test_fake_key_is_nowhere_in_what_the_run_wrote(tmp_path, monkeypatch):
     good = FakeOpenAI([(429, {"Retry-After": "0"})]).start()
     bad = FakeOpenAI([(401, {})] * 5).start()
