@@ -9,7 +9,7 @@ variant's training data differs from the full recipe's only where its keys say.
 
 import copy
 
-from shoplora.config.schema import load_schema, node_at, results_only
+from shoplora.config.schema import load_schema, node_at, results_only, schema_errors
 
 SECTIONS = ("curate", "train_pt", "train_sft")
 MODEL_PREFIX = "ablation-"
@@ -52,8 +52,6 @@ def ablation_problems(config, schema=None):
 
     `config` has its defaults applied already. Messages name `ablations.<variant>.<section>`.
     """
-    from shoplora.config.check import schema_errors
-
     schema = schema or load_schema()
     problems = []
     for name in config["ablations"]:

@@ -4,7 +4,7 @@ import glob
 from pathlib import Path
 
 from shoplora.config.ablations import ablation_problems
-from shoplora.config.schema import SCHEMA_PATH, apply_defaults, load_schema
+from shoplora.config.schema import SCHEMA_PATH, apply_defaults, load_schema, schema_errors
 from shoplora.config.templates import llamafactory_templates
 from shoplora.tasks.records import TaskFormatError, load_tasks
 from shoplora.tasks.validity import eval_answer_problem
@@ -12,18 +12,6 @@ from shoplora.tasks.validity import eval_answer_problem
 
 class ConfigError(ValueError):
     pass
-
-
-def _path_of(error):
-    return ".".join(str(p) for p in error.absolute_path) or "(top level)"
-
-
-def schema_errors(config, schema):
-    from jsonschema import Draft202012Validator
-
-    validator = Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    return [f"config key {_path_of(e)}: {e.message}" for e in errors]
 
 
 def missing_files(config, base_dir="."):

@@ -20,6 +20,19 @@ def load_schema(path=SCHEMA_PATH):
     return copy.deepcopy(_load(str(path)))
 
 
+def _path_of(error):
+    return ".".join(str(p) for p in error.absolute_path) or "(top level)"
+
+
+def schema_errors(config, schema):
+    """Every place `config` breaks `schema`, as 'config key <path>: <problem>' lines."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    return [f"config key {_path_of(e)}: {e.message}" for e in errors]
+
+
 def resolve(node, schema):
     """`node` with a local `$ref` merged in (its own keys win), as JSON Schema 2020-12 reads it."""
     while isinstance(node, dict) and "$ref" in node:
