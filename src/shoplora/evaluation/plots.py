@@ -129,14 +129,8 @@ def ablation_bars(table, out_png):
     x = np.arange(len(groups))
     for i, variant in enumerate(variants):
         rows = table[table["variant"] == variant].set_index("task_type").reindex(groups)
-        delta = rows["delta"].astype(float)
-        errors = None
-        if not rows["delta_ci_low"].isna().all():
-            errors = [
-                (delta - rows["delta_ci_low"]).clip(lower=0).fillna(0),
-                (rows["delta_ci_high"] - delta).clip(lower=0).fillna(0),
-            ]
-        ax.bar(x + (i - (len(variants) - 1) / 2) * width, delta, width, yerr=errors, capsize=2, label=variant)
+        offset = (i - (len(variants) - 1) / 2) * width
+        ax.bar(x + offset, rows["delta"], width, yerr=_error_bars(rows, "delta"), capsize=2, label=variant)
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_xticks(x, groups, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("variant minus full recipe")
