@@ -48,6 +48,7 @@ format: install
 
 # config/README.md is generated from the schema; a test fails when it is stale.
 config-docs: install
+	$(BIN)/python -m shoplora.config.task_type_schema
 	$(BIN)/python -m shoplora.config.docs > config/README.md
 
 # docs/structure.md: which stage imports which, drawn from the import graph.

@@ -1,6 +1,7 @@
 import copy
 import json
 import re
+import subprocess
 
 import pytest
 import yaml
@@ -161,13 +162,11 @@ def test_library_code_restates_no_schema_default():
 
 
 def test_task_type_enum_is_the_registry():
-    from shoplora.evaluation.parsers import STRICT
-    from shoplora.tasks.types import TASK_TYPES
+    from shoplora.tasks.types import task_types
 
     schema = yaml.safe_load(SCHEMA.read_text())
-    assert schema["$defs"]["task_type"]["enum"] == list(TASK_TYPES)
-    assert set(STRICT) == set(TASK_TYPES)
-    assert list(schema["properties"]["infer"]["properties"]["max_new_tokens"]["properties"]) == list(TASK_TYPES)
+    assert schema["$defs"]["task_type"]["enum"] == list(task_types())
+    assert list(schema["properties"]["infer"]["properties"]["max_new_tokens"]["properties"]) == list(task_types())
 
 
 @pytest.mark.parametrize(
@@ -221,3 +220,37 @@ def test_broken_yaml_names_file_line_and_column(tmp_path):
     assert proc.returncode != 0
     line = next(i for i, row in enumerate(text.splitlines(), start=1) if "template: smollm2" in row) + 1
     assert re.search(rf"config/config.yaml:{line}:\d+: not valid YAML", proc.stdout + proc.stderr)
+
+
+def test_schema_task_type_blocks_are_generated_from_the_registry():
+    from shoplora.config import task_type_schema
+
+    text = SCHEMA.read_text()
+    assert task_type_schema.render(text) == text, "the schema's task-type blocks are stale: run `make config-docs`"
+    # A changed default in a spec reaches the schema's block (and nothing else changes).
+    spec = task_type_schema.spec("ranking")
+    object.__setattr__(spec, "max_new_tokens", 7)
+    try:
+        changed = task_type_schema.render(text)
+    finally:
+        object.__setattr__(spec, "max_new_tokens", 64)
+    diff = [(a, b) for a, b in zip(text.splitlines(), changed.splitlines()) if a != b]
+    assert len(diff) == 1 and "ranking: {type: integer, minimum: 1, default: 7," in diff[0][1]
+
+
+@pytest.mark.workflow  # builds a wheel (a pip subprocess, about 2 s)
+def test_schema_is_package_data_of_an_installed_shoplora(tmp_path):
+    import shutil
+    import sys
+    import zipfile
+
+    from shoplora.config.schema import SCHEMA_PATH
+
+    assert SCHEMA.resolve() == SCHEMA_PATH.resolve()  # workflow/schemas links to the shipped file
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(REPO / name, tmp_path / name)
+    shutil.copytree(REPO / "src", tmp_path / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", ".", "-w", "dist"]
+    subprocess.run(cmd, cwd=tmp_path, check=True, capture_output=True)
+    (wheel,) = (tmp_path / "dist").glob("shoplora-*.whl")
+    assert "shoplora/config/config.schema.yaml" in zipfile.ZipFile(wheel).namelist()

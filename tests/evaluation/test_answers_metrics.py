@@ -7,11 +7,12 @@ from rouge_score import rouge_scorer
 import shoplora.evaluation.metrics as metrics
 import shoplora.evaluation.parsers as answers
 from shoplora.evaluation.scoring import score_predictions
+from shoplora.tasks.types import spec
 
 
 @pytest.mark.parametrize("response, expected", [("2", 2), (" 3. boots", 3), ("Answer: 2", -1), ("", -1)])
 def test_multiple_choice_official(response, expected):
-    assert answers.parse_multiple_choice(response) == expected
+    assert spec("multiple-choice").parse_strict(response) == expected
 
 
 @pytest.mark.parametrize(
@@ -26,14 +27,14 @@ def test_multiple_choice_official(response, expected):
     ],
 )
 def test_ranking_official(response, expected):
-    assert answers.parse_ranking(response) == expected
+    assert spec("ranking").parse_strict(response) == expected
 
 
 @pytest.mark.parametrize(
     "response, expected", [("100, 200, 300, 400", [100, 200, 300]), ("1, 1, 2", [1, 1, 2]), ("7, x, 8", [7, 8])]
 )
 def test_retrieval_official(response, expected):
-    assert answers.parse_retrieval(response) == expected
+    assert spec("retrieval").parse_strict(response) == expected
 
 
 @pytest.mark.parametrize(
@@ -46,7 +47,7 @@ def test_retrieval_official(response, expected):
     ],
 )
 def test_ner_official(response, expected):
-    assert answers.parse_ner(response) == expected
+    assert spec("named_entity_recognition").parse_strict(response) == expected
 
 
 def test_lenient_mode_finds_answers_in_text():

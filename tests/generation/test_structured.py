@@ -13,10 +13,10 @@ from shoplora.config.schema import section_defaults
 from shoplora.generation.client import read_cache, run_requests
 from shoplora.generation.modes import run_with_fallback
 from shoplora.generation.parse import parse_json_item, parse_responses, schema_reason
-from shoplora.generation.parts import PART_SCHEMAS, RESPONSE_NAME, assemble, disassemble, response_schema
+from shoplora.generation.parts import RESPONSE_NAME, assemble, disassemble, response_schema
 from shoplora.generation.prompts import build_requests, split_requests
 from shoplora.tasks.records import load_tasks
-from shoplora.tasks.types import TASK_TYPES
+from shoplora.tasks.types import spec, task_types
 from shoplora.tasks.validity import invalid_reason
 
 from conftest import REPO
@@ -28,7 +28,8 @@ UNORDERED = {"wrong", "irrelevant", "other_labels", "relevant"}
 
 
 def test_there_is_one_schema_and_one_prompt_per_task_type():
-    assert set(PART_SCHEMAS) == set(TASK_TYPES) == set(TEMPLATES)
+    assert set(task_types()) == set(TEMPLATES)
+    assert all(spec(t).parts_schema["type"] == "object" for t in task_types())
     for text in TEMPLATES.values():
         assert all(f"{{{name}}}" in text for name in ("k", "n", "examples", "format"))
 
@@ -145,7 +146,7 @@ def test_json_responses_give_tasks_and_a_reason_for_every_item_that_fails():
 
 def test_requests_are_split_by_the_mix_and_add_up():
     assert split_requests({"ranking": 1, "generation": 1}, 5) == {"ranking": 3, "generation": 2}
-    assert split_requests(dict.fromkeys(TASK_TYPES, 1), 12) == dict.fromkeys(TASK_TYPES, 2)
+    assert split_requests(dict.fromkeys(task_types(), 1), 12) == dict.fromkeys(task_types(), 2)
     assert split_requests({"ranking": 0.7, "generation": 0.3, "retrieval": 0}, 10) == {"ranking": 7, "generation": 3}
     assert sum(split_requests({"ranking": 1, "generation": 2, "retrieval": 4}, 11).values()) == 11
 

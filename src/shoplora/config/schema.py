@@ -6,8 +6,9 @@ from pathlib import Path
 
 import yaml
 
-# The schema sits where Snakemake workflows keep theirs; the library runs from a checkout.
-SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
+# Shipped in the package, so an installed shoplora (not only a checkout) can load it;
+# workflow/schemas/config.schema.yaml, where Snakemake workflows keep theirs, links here.
+SCHEMA_PATH = Path(__file__).resolve().parent / "config.schema.yaml"
 
 
 @cache

@@ -12,17 +12,19 @@ import json
 
 from shoplora.data.sources import SourceError, load_rows
 from shoplora.tasks.records import task_id
-from shoplora.tasks.types import INTEGER, INTEGER_LIST, STRING_LIST, TASK_TYPES, answer_form
+from shoplora.tasks.spec import INTEGER, INTEGER_LIST, STRING_LIST
+from shoplora.tasks.types import is_task_type, spec, task_types
 
 FIELDS = ("input_field", "output_field", "task_type")
 
 
 def _parse_answer(value, task_type):
+    """A text answer as the integer or list its task type's form needs, when it reads as one."""
     if not isinstance(value, str):
         return value.tolist() if hasattr(value, "tolist") else value
-    if task_type not in TASK_TYPES:
+    if not is_task_type(task_type):
         return value  # curate_sft drops it with a reason
-    text, form = value.strip(), answer_form(task_type)
+    text, form = value.strip(), spec(task_type).answer
     if form == INTEGER:
         return int(text) if text.lstrip("-").isdigit() else value
     if form in (INTEGER_LIST, STRING_LIST):
@@ -38,14 +40,14 @@ def _parse_answer(value, task_type):
     return value
 
 
-def load_task_set(name, spec, base_dir=".", cache_dir="results/downloads"):
+def load_task_set(name, source, base_dir=".", cache_dir="results/downloads"):
     """Task records of one external set, in source order, with source 'external:<name>'."""
-    columns = {field: spec["columns"].get(field, field) for field in FIELDS}
-    fixed_type = spec["task_type"]
-    if fixed_type and fixed_type not in TASK_TYPES:
-        raise SourceError(f"task set '{name}': task_type {fixed_type!r} is not one of {', '.join(TASK_TYPES)}")
+    columns = {field: source["columns"].get(field, field) for field in FIELDS}
+    fixed_type = source["task_type"]
+    if fixed_type and not is_task_type(fixed_type):
+        raise SourceError(f"task set '{name}': task_type {fixed_type!r} is not one of {', '.join(task_types())}")
     records = []
-    for origin, frame in load_rows(name, spec, base_dir, cache_dir):
+    for origin, frame in load_rows(name, source, base_dir, cache_dir):
         needed = [columns[f] for f in FIELDS if not (f == "task_type" and fixed_type)]
         missing = [c for c in needed if c not in frame.columns]
         if missing:

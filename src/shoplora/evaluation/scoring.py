@@ -14,10 +14,11 @@ from collections import defaultdict
 
 from shoplora.evaluation.metrics import SIMPLE, bleu, micro_f1, rouge_l, sentence_scores, tp_fp_fn
 from shoplora.evaluation.parsers import parse_with_reason
-from shoplora.tasks.types import POOLED_METRIC
+from shoplora.tasks.types import POOLED_METRIC, spec
 
-# The study also reported BLEU-4 and ROUGE-L for every generation task, whatever its metric.
-STUDY_EXTRAS = {"generation": {"bleu4": bleu, "rougel": rouge_l}}
+# The study's extra metrics (BLEU-4 and ROUGE-L for every generation task, whatever its
+# metric); a task type's spec names the ones reported for it.
+EXTRA_METRICS = {"bleu4": bleu, "rougel": rouge_l}
 POOLED = POOLED_METRIC
 # What evaluate keeps of every row: enough to pair the models, resample and explain a score.
 ROW_FIELDS = ("id", "task_name", "metric", "answer", "score", "counts", "failed", "reason")
@@ -127,8 +128,8 @@ def score_predictions(predictions, parse_mode, sentence_model_paths=None):
             "score": task["score"],
             "parse_failures": sum(r["failed"] for r in rows),
         }
-        extras = STUDY_EXTRAS.get(task["task_type"], {})
-        for extra, fn in extras.items():
+        for extra in spec(task["task_type"]).study_extras:
+            fn = EXTRA_METRICS[extra]
             values = []
             for i in task["indices"]:
                 truth = predictions[i]["output_field"]

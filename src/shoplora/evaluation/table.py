@@ -10,10 +10,11 @@ import math
 import numpy as np
 import pandas as pd
 
+from shoplora.evaluation.scoring import EXTRA_METRICS
 from shoplora.evaluation.uncertainty import interval, paired_bootstrap
 
 MODELS = ("base", "finetuned")
-EXTRAS = ("bleu4", "rougel")  # the study's extra generation columns
+EXTRAS = tuple(EXTRA_METRICS)  # the study's extra columns (generation tasks)
 COLUMNS = [
     "level",
     "task_type",
@@ -170,7 +171,8 @@ def to_markdown(frame, parse_mode, confidence=0.95):
         "so the difference is unlikely to be noise.",
         "",
     ] + _markdown_rows(shown, main)
-    generation = frame[(frame["task_type"] == "generation")]
+    has_extras = frame[[f"{m}_{e}" for e in EXTRAS for m in MODELS]].notna().any(axis=1)
+    generation = frame[has_extras & (frame["level"] != "overall")]
     if len(generation):
         extra = ["task_type", "task_name"] + [f"{m}_{e}" for e in EXTRAS for m in MODELS]
         lines += ["", "Generation tasks, the study's extra columns (BLEU-4, ROUGE-L):", ""]

@@ -6,9 +6,10 @@ from collections import Counter
 
 from jsonschema import Draft202012Validator
 
-from shoplora.generation.parts import PART_SCHEMAS, assemble
+from shoplora.generation.parts import assemble
 from shoplora.tasks.records import task_id
-from shoplora.tasks.types import DEFAULT_METRIC, TASK_TYPES, canonical_name
+from shoplora.tasks.spec import STRING
+from shoplora.tasks.types import canonical_name, is_task_type, spec
 from shoplora.tasks.validity import invalid_reason
 
 _FIELD = re.compile(r"^\s*[*#-]*\s*(task_type|input_field|output_field)\s*[*]*\s*:\s*(.*)$")
@@ -32,26 +33,29 @@ def parse_item(chunk):
         if not fields.get(name):
             return None, f"missing_field:{name}"
     task_type = canonical_name(fields["task_type"])
-    if task_type not in TASK_TYPES:
+    if not is_task_type(task_type):
         return None, "unknown_task_type"
     raw_answer = fields["output_field"].strip().strip("`")
     try:
         answer = json.loads(raw_answer)
     except json.JSONDecodeError:
-        if task_type != "generation":
+        if spec(task_type).answer != STRING:  # only free text may come unquoted
             return None, "output_not_json"
         answer = raw_answer
+    return generated_task(task_type, fields["input_field"].replace("\\n", "\n"), answer)
+
+
+def generated_task(task_type, input_field, output_field):
+    """A generated task record of a known type, or (None, reason) when it is not valid."""
     record = {
-        "input_field": fields["input_field"].replace("\\n", "\n"),
-        "output_field": answer,
+        "input_field": input_field,
+        "output_field": output_field,
         "task_type": task_type,
-        "metric": DEFAULT_METRIC[task_type],
+        "metric": spec(task_type).default_metric,
         "task_name": f"generated_{task_type}",
     }
     reason = invalid_reason(record)
-    if reason:
-        return None, reason
-    return record, None
+    return (None, reason) if reason else (record, None)
 
 
 def was_cut_by_length(raw):
@@ -68,13 +72,16 @@ def was_cut_by_length(raw):
     return used is None or budget is None or used >= budget
 
 
-_PART_VALIDATORS = {task_type: Draft202012Validator(schema) for task_type, schema in PART_SCHEMAS.items()}
 _CODE_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+
+
+def _part_validator(task_type):
+    return Draft202012Validator(spec(task_type).parts_schema)
 
 
 def schema_reason(task_type, item):
     """Why one item breaks its task type's part schema (first error, by path), or None."""
-    errors = sorted(_PART_VALIDATORS[task_type].iter_errors(item), key=lambda e: list(map(str, e.absolute_path)))
+    errors = sorted(_part_validator(task_type).iter_errors(item), key=lambda e: list(map(str, e.absolute_path)))
     if not errors:
         return None
     err = errors[0]
@@ -122,16 +129,7 @@ def parse_json_item(task_type, item):
     built, reason = assemble(task_type, item)
     if reason:
         return None, reason
-    input_field, output_field = built
-    record = {
-        "input_field": input_field,
-        "output_field": output_field,
-        "task_type": task_type,
-        "metric": DEFAULT_METRIC[task_type],
-        "task_name": f"generated_{task_type}",
-    }
-    reason = invalid_reason(record)
-    return (None, reason) if reason else (record, None)
+    return generated_task(task_type, *built)
 
 
 def _response_items(raw):

@@ -7,8 +7,8 @@ import math
 import random
 
 from shoplora.generation.parts import RESPONSE_NAME, describe_parts, disassemble, response_schema
-from shoplora.tasks.types import TASK_TYPES, answer_form
-from shoplora.tasks.validity import FORM_WORDS
+from shoplora.tasks.spec import FORM_WORDS
+from shoplora.tasks.types import spec, task_types
 
 
 def sample_combinations(n_items, k, n_samples, seed):
@@ -54,7 +54,7 @@ def format_instructions(mode, task_type, n_new):
             "Separate tasks with a line containing only ###. Each task has exactly three fields, one per line:\n"
             f"task_type: {task_type}\n"
             "input_field: the full prompt shown to the assistant (use \\n for line breaks)\n"
-            f"output_field: the correct answer as JSON ({FORM_WORDS[answer_form(task_type)]})"
+            f"output_field: the correct answer as JSON ({FORM_WORDS[spec(task_type).answer]})"
         )
     return (
         f'Answer with one JSON object {{"tasks": [...]}} holding {n_new} new tasks. '
@@ -107,7 +107,7 @@ def request_id(provider, model, prompt, sampling, index, answerer, response_form
 def split_requests(task_mix, num_requests):
     """Requests per task type: `num_requests` split by the weights, largest remainder first
     (ties in registry order), so the counts add up exactly."""
-    weights = {t: task_mix.get(t, 0) for t in TASK_TYPES if task_mix.get(t, 0) > 0}
+    weights = {t: task_mix.get(t, 0) for t in task_types() if task_mix.get(t, 0) > 0}
     total = sum(weights.values())
     shares = {t: num_requests * w / total for t, w in weights.items()}
     counts = {t: math.floor(share) for t, share in shares.items()}

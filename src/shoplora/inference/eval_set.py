@@ -2,7 +2,7 @@
 
 from shoplora.inference.generator import Generator
 from shoplora.tasks.records import load_tasks
-from shoplora.tasks.types import CONSTRAINED_TASK_TYPES
+from shoplora.tasks.types import spec
 
 
 def predict_eval_set(tasks_path, label, model_dir, template, cfg, adapter=None):
@@ -13,7 +13,7 @@ def predict_eval_set(tasks_path, label, model_dir, template, cfg, adapter=None):
     """
     tasks = load_tasks(tasks_path, label)
     lengths = [cfg["max_new_tokens"][t["task_type"]] for t in tasks]
-    constrained = [cfg["constrained_decoding"] and t["task_type"] in CONSTRAINED_TASK_TYPES for t in tasks]
+    constrained = [cfg["constrained_decoding"] and spec(t["task_type"]).constrained for t in tasks]
     generator = Generator(
         model_dir,
         template,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from shoplora.tasks.types import DEFAULT_METRIC, REQUIRED_FIELDS, TASK_TYPES
+from shoplora.tasks.types import REQUIRED_FIELDS, default_metric, is_task_type, task_types
 
 
 class TaskFormatError(ValueError):
@@ -72,17 +72,17 @@ def load_tasks(path, source, strict=True, check=None):
             for field in REQUIRED_FIELDS:
                 if field not in rec:
                     raise TaskFormatError(f"{path}:{lineno}: field '{field}' is missing")
-            if rec["task_type"] not in TASK_TYPES:
+            if not is_task_type(rec["task_type"]):
                 raise TaskFormatError(
                     f"{path}:{lineno}: field 'task_type' has unknown value "
-                    f"{rec['task_type']!r}; expected one of {', '.join(TASK_TYPES)}"
+                    f"{rec['task_type']!r}; expected one of {', '.join(task_types())}"
                 )
         if check is not None:
             problem = check(rec)
             if problem:
                 raise TaskFormatError(f"{path}:{lineno}: field 'output_field' {problem}")
         rec = dict(rec)
-        rec.setdefault("metric", DEFAULT_METRIC.get(rec.get("task_type"), ""))
+        rec.setdefault("metric", default_metric(rec.get("task_type")))
         rec.setdefault("task_name", rec.get("task_type", ""))
         rec["id"] = task_id(rec)
         rec["source"] = source

@@ -1,55 +1,66 @@
-"""The one registry of ShopBench task types: answer form, default metric, constrained decoding.
+"""The registry of task types: every stage asks it for a type's spec, so one `register` call
+adds a type everywhere (see `spec.TaskTypeSpec`); the six ShopBench types are built in.
 
-Every other place that needs a fact about a task type (validity, answer text, task-set
-answers, generated-task parsing, constrained decoding, the config schema's enum) reads it here.
+Ask at call time (`task_types()`, `spec(name)`), never copy the names at import: a type
+registered later must be seen.
 """
 
-from dataclasses import dataclass
+from shoplora.tasks.shopbench import SHOPBENCH_TYPES
+from shoplora.tasks.spec import TaskTypeSpec
 
 REQUIRED_FIELDS = ("input_field", "output_field", "task_type")
-
-# Answer forms: what `output_field` holds for a task type.
-INTEGER = "integer"
-INTEGER_LIST = "integer_list"
-STRING_LIST = "string_list"
-STRING = "string"
-
-
-@dataclass(frozen=True)
-class TaskType:
-    name: str
-    answer: str
-    default_metric: str
-    # Constrained decoding may restrict answers to digits, commas and spaces (as the KDD Cup
-    # 2024 winners did for these types; classification answers stay free there).
-    constrained: bool
-
-
-REGISTRY = {
-    t.name: t
-    for t in (
-        TaskType("multiple-choice", INTEGER, "accuracy", True),
-        TaskType("ranking", INTEGER_LIST, "ndcg", True),
-        TaskType("retrieval", INTEGER_LIST, "hit rate@3", True),
-        TaskType("named_entity_recognition", STRING_LIST, "micro f1", False),
-        TaskType("generation", STRING, "rougel", False),
-        TaskType("classification", INTEGER, "accuracy", False),
-    )
-}
-TASK_TYPES = tuple(REGISTRY)
 # The metric whose task score pools the rows' counts instead of averaging row scores.
 POOLED_METRIC = "micro f1"
-DEFAULT_METRIC = {name: t.default_metric for name, t in REGISTRY.items()}
-CONSTRAINED_TASK_TYPES = tuple(name for name, t in REGISTRY.items() if t.constrained)
-# Spellings LLMs use for a type name, after lower-casing and spaces to underscores.
-ALIASES = {"multiple_choice": "multiple-choice", "ner": "named_entity_recognition"}
+
+_REGISTRY = {}
 
 
-def answer_form(task_type):
-    return REGISTRY[task_type].answer
+def register(task_spec: TaskTypeSpec):
+    """Add a task type; a name (or alias) already taken by another type is refused."""
+    taken = {**{s.name: s.name for s in _REGISTRY.values()}, **_aliases()}
+    for name in (task_spec.name, *task_spec.aliases):
+        if name in taken and taken[name] != task_spec.name:
+            raise ValueError(f"task type name {name!r} is already taken by {taken[name]!r}")
+    _REGISTRY[task_spec.name] = task_spec
+
+
+def unregister(name):
+    """Remove a type (a test's toy type); the built-in ones stay."""
+    if name in {s.name for s in SHOPBENCH_TYPES}:
+        raise ValueError(f"{name!r} is a built-in ShopBench task type")
+    _REGISTRY.pop(name, None)
+
+
+def task_types():
+    """Registered type names, built-in ones first in their schema order."""
+    return tuple(_REGISTRY)
+
+
+def is_task_type(name):
+    return isinstance(name, str) and name in _REGISTRY
+
+
+def spec(name) -> TaskTypeSpec:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown task type {name!r}; known: {', '.join(_REGISTRY)}") from None
+
+
+def _aliases():
+    return {alias: s.name for s in _REGISTRY.values() for alias in s.aliases}
 
 
 def canonical_name(text):
     """A type name as a model may write it ("Multiple choice", "`ner`") -> registry name or the cleaned text."""
     name = str(text).strip().strip("`'\"").lower().replace(" ", "_")
-    return ALIASES.get(name, name)
+    return _aliases().get(name, name)
+
+
+def default_metric(name):
+    """The metric of a type's tasks when a record names none (unknown types: none)."""
+    return _REGISTRY[name].default_metric if is_task_type(name) else ""
+
+
+for _builtin in SHOPBENCH_TYPES:
+    register(_builtin)

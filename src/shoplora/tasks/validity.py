@@ -3,7 +3,8 @@
 import json
 import re
 
-from shoplora.tasks.types import INTEGER, INTEGER_LIST, REQUIRED_FIELDS, STRING, STRING_LIST, TASK_TYPES, answer_form
+from shoplora.tasks.spec import FORM_WORDS, INTEGER, INTEGER_LIST, STRING, STRING_LIST
+from shoplora.tasks.types import REQUIRED_FIELDS, is_task_type, spec
 
 _OPTION_LINE = re.compile(r"^\s*(\d+)[.)]\s+\S", re.MULTILINE)
 
@@ -34,23 +35,17 @@ def invalid_reason(rec):
             return f"null:{field}"
         if isinstance(value, list) and not value:
             return f"null:{field}"
-    task_type, answer = rec["task_type"], rec["output_field"]
-    if task_type not in TASK_TYPES:
+    if not is_task_type(rec["task_type"]):
         return "invalid:task_type"
-    form = answer_form(task_type)
-    if not _has_answer_form(answer, form):
+    task_spec, answer = spec(rec["task_type"]), rec["output_field"]
+    if not _has_answer_form(answer, task_spec.answer):
         return "invalid:output_type"
     options = _option_numbers(rec["input_field"])
-    if form == INTEGER and options and answer not in options:
+    if task_spec.answer == INTEGER and options and answer not in options:
         return "invalid:answer_not_an_option"
-    if form == INTEGER_LIST:
-        if options and any(x not in options for x in answer):
-            return "invalid:answer_out_of_range"
-        if task_type == "ranking" and options and sorted(answer) != sorted(options):
-            return "invalid:ranking_not_a_permutation"
-        if task_type == "retrieval" and len(set(answer)) != len(answer):
-            return "invalid:repeated_item"
-    return None
+    if task_spec.answer == INTEGER_LIST and options and any(x not in options for x in answer):
+        return "invalid:answer_out_of_range"
+    return task_spec.check_answer(answer, options)
 
 
 def answer_text(answer):
@@ -69,7 +64,7 @@ def eval_answer_problem(rec):
     answer may be a list of references, and a ranking truth need not be a permutation.
     """
     task_type, answer = rec["task_type"], rec["output_field"]
-    form = answer_form(task_type)
+    form = spec(task_type).answer
     if form == STRING and isinstance(answer, list) and answer and all(isinstance(a, str) for a in answer):
         return None
     if not _has_answer_form(answer, form):
@@ -78,11 +73,3 @@ def eval_answer_problem(rec):
     if options and form == INTEGER and answer not in options:
         return f"is {answer}, which is not one of the options {options}"
     return None
-
-
-FORM_WORDS = {
-    INTEGER: "an integer (not a string)",
-    INTEGER_LIST: "a list of integers",
-    STRING_LIST: "a list of non-empty strings",
-    STRING: "a string (or a list of reference strings)",
-}
