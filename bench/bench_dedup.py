@@ -21,7 +21,9 @@ Usage: bench/bench_dedup.py [--subset 250] [--check 20000] [--tasks 100000] [--s
 
 import argparse
 import contextlib
+import hashlib
 import io
+import json
 import os
 import resource
 import statistics
@@ -109,6 +111,13 @@ def fast_decisions(prompts, scorer, progress=None, workers=1):
     return {t["id"] for t in kept}, dropped, report, seconds
 
 
+def decisions_digest(kept_ids, dropped):
+    """A short hash of every decision: which tasks were kept, and each drop's reason and match."""
+    drops = sorted(zip(dropped["id"], dropped["reason"], dropped["duplicate_of"].astype(str)))
+    text = json.dumps([sorted(kept_ids, key=int), drops])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subset", type=int, default=250, help="tasks for the head-to-head run")
@@ -158,7 +167,7 @@ def main():
     # Only workers need the sampler (one process's ru_maxrss is exact); it costs a little time.
     tree = TreeMemory() if args.workers > 1 else contextlib.nullcontext()
     with tree:
-        kept_ids, _, report, seconds = fast_decisions(
+        kept_ids, dropped, report, seconds = fast_decisions(
             prompts[: args.tasks], args.scorer, progress=sys.stderr, workers=args.workers
         )
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
@@ -167,6 +176,7 @@ def main():
         f"reasons {report['total']['reasons']}, {report['pairs_scored_exactly']} pairs scored exactly; "
         f"peak RSS {peak_gib:.2f} GiB (before {rss_before / 1024**2:.2f} GiB)"
     )
+    print(f"decisions digest {decisions_digest(kept_ids, dropped)} (compare runs of the same --tasks and --scorer)")
     judged_gib, judged = peak_gib, "peak RSS"
     if args.workers > 1:  # a forked worker's RSS also counts the pages it still shares with this process
         worker_gib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2

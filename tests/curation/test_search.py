@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from shoplora.config.schema import section_defaults
+from shoplora.curation import search
 from shoplora.curation.curate import curate
-from shoplora.curation.search import WorkerSearch
 
 from conftest import REPO
 
@@ -22,7 +22,7 @@ BLOCK = 101
 
 @pytest.mark.parametrize("scorer", ["rouge", "rouge-score"])
 def test_workers_keep_and_drop_exactly_what_one_process_does(monkeypatch, scorer):
-    monkeypatch.setattr(WorkerSearch, "block", BLOCK)  # many blocks: matches inside and across them
+    monkeypatch.setattr(search, "BLOCK_TASKS", BLOCK)  # many blocks: matches inside and across them
     texts = shopping_prompts(2500, seed=11)
     # Eval tasks close to some training prompts, so decontamination has work in the workers too.
     evals = [dict(t, id=f"eval{t['id']}") for t in as_tasks([texts[i] + " Please" for i in range(0, 2500, 250)])]

@@ -36,6 +36,7 @@ def _greedy(task_lists, eval_tasks, cfg, scorer, search, progress):
     search.prepare(
         TokenOrder(scorer.signature(p) for p in parsed + eval_parsed if p is not None),
         [(t["id"], p) for t, p in zip(eval_tasks, eval_parsed)],
+        parsed,
     )
     eval_type = {t["id"]: t["task_type"] for t in eval_tasks}
 
@@ -43,42 +44,37 @@ def _greedy(task_lists, eval_tasks, cfg, scorer, search, progress):
     kept, seen = [], {}
     rows_in, rows_kept, contaminated = Counter(), Counter(), Counter()
     step = max(1, len(ordered) // 20)
-    block = search.block or max(1, len(ordered))
-    for start in range(0, len(ordered), block):
-        stop = min(start + block, len(ordered))
-        search.start_block(parsed, start, stop)
-        for n in range(start, stop):
-            task, reason = ordered[n], reasons[n]
-            source = task["source"]
-            rows_in[source] += 1
-            if (n + 1) % step == 0:
-                print(
-                    f"curate: {n + 1}/{len(ordered)} checked, {len(kept)} kept, {time.perf_counter() - started:.1f} s",
-                    file=progress,
-                    flush=True,
-                )
-            if reason:
-                drops.drop(task.get("id"), source, reason)
-                continue
-            key = normalised(compared_text(task, field))
-            if key in seen:
-                drops.drop(task["id"], source, "exact_duplicate", duplicate_of=seen[key])
-                continue
-            entry = search.entry(n - start, task["id"], parsed[n])
-            if check_contamination:
-                hit = search.contamination(n - start, entry)
-                if hit:
-                    drops.drop(task["id"], source, "contaminated", duplicate_of=hit[0], score=hit[1])
-                    contaminated[eval_type[hit[0]]] += 1
-                    continue
-            hit = search.near_duplicate(n - start, entry) if near_dedup else None
+    for n, (task, reason) in enumerate(zip(ordered, reasons)):
+        source = task["source"]
+        rows_in[source] += 1
+        if (n + 1) % step == 0:
+            print(
+                f"curate: {n + 1}/{len(ordered)} checked, {len(kept)} kept, {time.perf_counter() - started:.1f} s",
+                file=progress,
+                flush=True,
+            )
+        if reason:
+            drops.drop(task.get("id"), source, reason)
+            continue
+        key = normalised(compared_text(task, field))
+        if key in seen:
+            drops.drop(task["id"], source, "exact_duplicate", duplicate_of=seen[key])
+            continue
+        entry = search.entry(n, task["id"], parsed[n])
+        if check_contamination:
+            hit = search.contamination(n, entry)
             if hit:
-                drops.drop(task["id"], source, "near_duplicate", duplicate_of=hit[0], score=hit[1])
+                drops.drop(task["id"], source, "contaminated", duplicate_of=hit[0], score=hit[1])
+                contaminated[eval_type[hit[0]]] += 1
                 continue
-            seen[key] = task["id"]
-            kept.append(task)
-            search.keep(n - start, entry)
-            rows_kept[source] += 1
+        hit = search.near_duplicate(n, entry) if near_dedup else None
+        if hit:
+            drops.drop(task["id"], source, "near_duplicate", duplicate_of=hit[0], score=hit[1])
+            continue
+        seen[key] = task["id"]
+        kept.append(task)
+        search.keep(n, entry)
+        rows_kept[source] += 1
     return kept, drops, rows_in, rows_kept, contaminated
 
 

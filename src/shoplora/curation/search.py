@@ -1,7 +1,11 @@
 """Where curate_sft looks for a task's earliest near-duplicate: one process, or several.
 
 The greedy decisions need, for each task in order, the earliest kept task (and any eval task)
-it duplicates. `SingleProcessSearch` asks one NearDuplicateIndex of everything kept so far.
+it duplicates. Both searches answer the same small protocol, which `curate` drives task by
+task in order (n: a task's place in the whole run): `prepare(order, eval_items, parsed)`
+once, then per task `entry(n, key, parsed)`, `contamination(n, entry)`,
+`near_duplicate(n, entry)` and `keep(n, entry)`, and `close()` for the pair counts.
+`SingleProcessSearch` asks one NearDuplicateIndex of everything kept so far.
 
 `WorkerSearch` (curate.workers = N > 1) splits the bounding, the part whose cost grows with the
 kept set, over the main process and N - 1 forked workers; each holds a share of the kept tasks'
@@ -24,6 +28,7 @@ import multiprocessing
 import pickle
 import time
 from array import array
+from typing import NamedTuple
 
 import numpy as np
 
@@ -45,30 +50,26 @@ def _pair_counts(*indexes):
 
 
 class SingleProcessSearch:
-    block = None  # the whole run is one block
-
     def __init__(self, scorer, threshold):
         self.scorer, self.threshold = scorer, threshold
         self.kept = self.evals = None
 
-    def prepare(self, order, eval_items):
-        """Start searching with `order`'s bit tokens; eval_items are (key, parsed) pairs."""
+    def prepare(self, order, eval_items, parsed):
+        """Start searching with `order`'s bit tokens; eval_items are (key, parsed) pairs;
+        parsed: every task's parsed text in run order (None for an invalid task)."""
         self.kept = _index(self.scorer, self.threshold, order)
         self.evals = _index(self.scorer, self.threshold, order, eval_items)
 
-    def entry(self, j, key, parsed):
+    def entry(self, n, key, parsed):
         return self.kept.entry(key, parsed)
 
-    def start_block(self, parsed, start, stop):
-        pass
-
-    def contamination(self, j, entry):
+    def contamination(self, n, entry):
         return self.evals.first_match(entry)
 
-    def near_duplicate(self, j, entry):
+    def near_duplicate(self, n, entry):
         return self.kept.first_match(entry)
 
-    def keep(self, j, entry):
+    def keep(self, n, entry):
         self.kept.add(entry)
 
     def close(self):
@@ -81,13 +82,15 @@ _MEASURED_SHARE = 1000
 
 
 class _Smoothed:
-    """An exponential moving average of a per-block figure: single blocks are noisy."""
+    """An exponential moving average of a per-block figure: single blocks are noisy.
 
-    def __init__(self, weight=0.3):
-        self.weight, self.value = weight, 0.0
+    value: where it starts; None starts at the first figure (and stays None until one)."""
+
+    def __init__(self, weight=0.3, value=0.0):
+        self.weight, self.value = weight, value
 
     def add(self, x):
-        self.value += self.weight * (x - self.value)
+        self.value = x if self.value is None else self.value + self.weight * (x - self.value)
 
 
 def _overlaps(share, places, candidates):
@@ -104,21 +107,48 @@ def _overlaps(share, places, candidates):
     return in_kept_order[local], shared.astype(np.int32), offsets
 
 
+# The messages between curate and a worker. Each is pickled once by the sender; an empty
+# message (_STOP) ends the worker, which answers with its _PairCounts.
+class _Setup(NamedTuple):
+    order: object  # the TokenOrder every index shares
+    eval_items: list  # (key, parsed) of every eval task
+
+
+class _Block(NamedTuple):
+    additions: list  # (kept-order position, signature parts) of kept tasks dealt to this worker
+    block: bytes  # the pickled tasks to bound: signature parts, plus parsed text for its eval checks
+
+
+class _Bounds(NamedTuple):
+    found: tuple  # _overlaps() of the block against this worker's share
+    contaminated: list  # per task: the eval match, for the tasks this worker checks
+    bounding_seconds: float
+    other_seconds: float
+
+
+class _PairCounts(NamedTuple):
+    bounded: int
+    scored: int
+
+
+_STOP = b""
+
+
 def _serve(conn, worker, workers, scorer_name, tokenizer, threshold):
     """A worker: its share of the kept tasks, every eval task; answers blocks until told to stop."""
     scorer = make_scorer(scorer_name, tokenizer)
     message = conn.recv_bytes()
-    if not message:  # stopped before the search began
-        conn.send((0, 0))
+    if message == _STOP:  # stopped before the search began
+        conn.send(_PairCounts(0, 0))
         return
-    order, eval_items = pickle.loads(message)
-    share = NearDuplicateIndex(scorer, threshold, order, scoring=False)
+    setup = pickle.loads(message)
+    share = NearDuplicateIndex(scorer, threshold, setup.order, scoring=False)
     places = array("i")  # kept-order position of each task in the share
-    evals = _index(scorer, threshold, order, eval_items)
+    evals = _index(scorer, threshold, setup.order, setup.eval_items)
     while True:
         message = conn.recv_bytes()
-        if not message:
-            conn.send(_pair_counts(evals))
+        if message == _STOP:
+            conn.send(_PairCounts(*_pair_counts(evals)))
             return
         started = time.thread_time()
         additions, block = pickle.loads(message)
@@ -134,21 +164,35 @@ def _serve(conn, worker, workers, scorer_name, tokenizer, threshold):
         bounding_started = time.thread_time()
         found = _overlaps(share, places, candidates)
         bounding = time.thread_time() - bounding_started
-        conn.send((found, contaminated, bounding, bounding_started - started))
+        conn.send(_Bounds(found, contaminated, bounding, bounding_started - started))
 
 
 class WorkerSearch:
-    block = BLOCK_TASKS
-
     def __init__(self, processes, scorer, cfg):
         """Fork the workers. Do it before the tasks are parsed: a worker's allocations land in
         free slots of the heap it inherited, copying each page they touch, so the smaller that
         heap the less memory the workers take (at 300,000 tasks a worker forked after the parse
         added 0.87 GiB to the tree's Pss, one forked before it 0.35 GiB)."""
         threshold = cfg["near_duplicate_threshold"]
-        self.scorer, self.threshold = scorer, threshold
+        self.scorer, self.threshold, self.block = scorer, threshold, BLOCK_TASKS
         self.workers = processes - 1
-        self.scoring = None
+        # The run, set by prepare: every task's parsed text, the bit-token order, whether
+        # there are eval tasks, this process's share of the kept tasks (and their kept-order
+        # positions), every kept entry in kept order (what merged positions name), and the
+        # index that scores the merged lists exactly.
+        self.parsed = self.order = self.share = self.scoring = None
+        self.evaluated = False
+        self.share_places = array("i")
+        self.kept = []
+        # The block being searched, [block_start, block_stop): its entries, each task's merged
+        # (positions, overlaps), its eval matches, which of its tasks are kept so far, and the
+        # (position, entry) of those; the next block's entries and this process's bounds of
+        # it, sent ahead; the index of the block before's kept tasks and this block's tasks.
+        self.block_start = self.block_stop = 0
+        self.entries, self.merged, self.contaminated = [], [], []
+        self.kept_in_block, self.block_kept = [], []
+        self.sent_entries, self.own_found, self.own_bounding = [], None, 0.0
+        self.recent, self.recent_before, self.recent_tasks, self.recent_found = None, 0, [], None
         self.past_blocks = []  # finished block indexes' pair counts, for the report
         self.pending = [[] for _ in range(self.workers)]
         self.in_flight = 0  # blocks sent to the workers and not yet answered
@@ -156,7 +200,7 @@ class WorkerSearch:
         # bounds per second (None until measured), and CPU seconds per block, smoothed: this
         # process's bounding and its other work, the workers' bounding and their other work.
         self.held = [0] * self.workers
-        self.rate = [None] * self.workers
+        self.rate = [_Smoothed(value=None) for _ in range(self.workers)]
         self.main_bounding, self.main_other = _Smoothed(), _Smoothed()
         self.workers_bounding, self.workers_other = _Smoothed(), _Smoothed()
         self.cycle_mark = None
@@ -183,22 +227,27 @@ class WorkerSearch:
         finally:
             gc.unfreeze()
 
-    def prepare(self, order, eval_items):
-        """Start searching with `order`'s bit tokens; eval_items are (key, parsed) pairs."""
-        self.order = order
+    def prepare(self, order, eval_items, parsed):
+        """Start searching with `order`'s bit tokens; eval_items are (key, parsed) pairs;
+        parsed: every task's parsed text in run order (None for an invalid task)."""
+        self.parsed, self.order = parsed, order
         self.evaluated = bool(eval_items)
-        self.share = NearDuplicateIndex(self.scorer, self.threshold, order, scoring=False)  # this process's
-        self.share_places = array("i")
-        self.kept = []  # every kept entry, in kept order: what the merged positions name
-        self.scoring = NearDuplicateIndex(self.scorer, self.threshold, order)  # scores the merged lists
-        self.recent = None
-        self.block_kept = []  # (position, entry) of the tasks kept in the block being searched
-        self.kept_in_block = []  # per task of the block being searched: kept yet?
-        message = pickle.dumps((order, eval_items), protocol=pickle.HIGHEST_PROTOCOL)
+        self.share = NearDuplicateIndex(self.scorer, self.threshold, order, scoring=False)
+        self.scoring = NearDuplicateIndex(self.scorer, self.threshold, order)
+        message = pickle.dumps(_Setup(order, eval_items), protocol=pickle.HIGHEST_PROTOCOL)
         for connection in self.connections:
             connection.send_bytes(message)
 
-    def start_block(self, parsed, start, stop):
+    def _place(self, n):
+        """Task n's place in its block, starting the blocks up to the one that holds it."""
+        while n >= self.block_stop:
+            start = self.block_stop
+            self.block_stop = min(start + self.block, len(self.parsed))
+            self.block_start = start
+            self._start_block(start, self.block_stop)
+        return n - self.block_start
+
+    def _start_block(self, start, stop):
         """Collect the bounds of block [start, stop), send the next block out, merge the lists.
 
         The workers bound the next block while this process scores this one, so the next
@@ -210,6 +259,7 @@ class WorkerSearch:
         if self.cycle_mark is not None:
             self.main_other.add(now - self.cycle_mark - self.own_bounding)
         self.cycle_mark = now
+        parsed = self.parsed
         if start == 0:
             self._send(self._prepare(parsed[start:stop]))
         # Ready the next block before collecting this one: a worker waits from its answer to it.
@@ -266,7 +316,7 @@ class WorkerSearch:
         """Send a prepared block to the workers, with the kept tasks dealt to them; bound it here."""
         entries, messages = prepared
         for connection, additions, block in zip(self.connections, self.pending, messages):
-            connection.send_bytes(pickle.dumps((additions, block), protocol=pickle.HIGHEST_PROTOCOL))
+            connection.send_bytes(pickle.dumps(_Block(additions, block), protocol=pickle.HIGHEST_PROTOCOL))
         self.pending = [[] for _ in range(self.workers)]
         self.in_flight += 1
         self.sent_entries = entries
@@ -281,15 +331,15 @@ class WorkerSearch:
         self.contaminated = None
         for worker, connection in enumerate(self.connections):
             try:
-                reply, contaminated, seconds, other_seconds = connection.recv()
+                reply = connection.recv()
             except EOFError:
                 raise RuntimeError(f"curate worker {worker} stopped (its traceback is above)") from None
-            found.append(reply)
-            busy.append(seconds)
-            other.append(other_seconds)
+            found.append(reply.found)
+            busy.append(reply.bounding_seconds)
+            other.append(reply.other_seconds)
             if self.contaminated is None:
-                self.contaminated = list(contaminated)
-            for j, hit in enumerate(contaminated):
+                self.contaminated = list(reply.contaminated)
+            for j, hit in enumerate(reply.contaminated):
                 self.contaminated[j] = self.contaminated[j] or hit
         self.in_flight -= 1
         self._measure(busy)
@@ -315,12 +365,12 @@ class WorkerSearch:
         """Each worker's kept tasks bounded per CPU second, smoothed over blocks."""
         for w, seconds in enumerate(busy):
             if self.held[w] and seconds > 0:
-                rate = self.held[w] / seconds
-                self.rate[w] = rate if self.rate[w] is None else 0.7 * self.rate[w] + 0.3 * rate
+                self.rate[w].add(self.held[w] / seconds)
 
     def _projected_seconds(self, w):
         """Worker w's seconds per block if it took one more kept task (0 until measured)."""
-        return 0.0 if self.rate[w] is None else (self.held[w] + 1) / self.rate[w]
+        rate = self.rate[w].value
+        return 0.0 if rate is None else (self.held[w] + 1) / rate
 
     def _main_fraction(self):
         """The fraction of the kept tasks this process should bound, to finish level with the workers.
@@ -356,16 +406,19 @@ class WorkerSearch:
                 self.held[w] += 1
                 self.pending[w].append((position, entry.signature_parts()))
 
-    def entry(self, j, key, parsed):
+    def entry(self, n, key, parsed):
+        j = self._place(n)  # first: it may start a block and replace self.entries
         entry = self.entries[j]
         if entry is not None:
             entry.key = key
         return entry
 
-    def contamination(self, j, entry):
+    def contamination(self, n, entry):
+        j = self._place(n)
         return self.contaminated[j]
 
-    def near_duplicate(self, j, entry):
+    def near_duplicate(self, n, entry):
+        j = self._place(n)
         positions, overlaps = self.merged[j]
         hit = self.scoring.first_scoring(self.kept, positions, overlaps, entry) if positions else None
         return hit or self._recent_match(j, entry)
@@ -387,9 +440,10 @@ class WorkerSearch:
             shared.append(overlap)
         return self.recent.first_scoring(self.recent.entries, positions, shared, entry) if positions else None
 
-    def keep(self, j, entry):
+    def keep(self, n, entry):
         if entry is None:
             return
+        j = self._place(n)
         self.kept_in_block[j] = True
         self.block_kept.append((len(self.kept), entry))
         self.kept.append(entry)
@@ -400,7 +454,7 @@ class WorkerSearch:
             for connection in self.connections:
                 for _ in range(self.in_flight):  # a block still out when the search stopped early
                     connection.recv()
-                connection.send_bytes(b"")
+                connection.send_bytes(_STOP)
             counts = [connection.recv() for connection in self.connections]
             for process in self.processes:
                 process.join(timeout=30)
