@@ -103,6 +103,7 @@ def test_score_exactly_at_the_threshold_is_kept(scorer):
         assert len(kept) == survivors == 1 + (study_loop([kept_text, candidate], threshold, scorer)[1] is None)
 
 
+@pytest.mark.slow  # the reference package on 20,000-word texts (4 s): the full suite only
 def test_texts_of_20000_words():
     rng = random.Random(7)
     words = [f"w{rng.randrange(400)}" for _ in range(20000)]

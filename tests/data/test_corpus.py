@@ -4,7 +4,7 @@ import pytest
 from shoplora.config.schema import section_defaults
 from shoplora.data.corpus import build_pt_corpus, load_corpus_source, normalise_text
 from shoplora.data.sources import SourceError
-from shoplora.io.accounting import AccountingError
+from shoplora.io.accounting import AccountingError, Tally
 
 from conftest import REPO
 
@@ -61,12 +61,15 @@ def test_build_pt_corpus_accounts_for_every_row():
 
 def test_the_summary_accounts_for_rows_left_out_before_the_corpus():
     rows = pd.DataFrame({"source": "a", "text": ["first listing text", "second listing text", "first listing text"]})
-    counts = {"rows": 10, "other_language": 4, "not_sampled": 3, "kept": 3}
+    counts = Tally(10, 3, {"other_language": 4, "not_sampled": 3})
     _, _, summary = build_pt_corpus([rows], min_chars=5, source_rows={"a": counts})
-    assert summary["before_corpus"] == {"total": counts, "per_source": {"a": counts}}
-    assert summary["per_source"]["a"]["rows_in"] == counts["kept"]
+    assert summary["before_corpus"] == {"total": counts.to_dict(), "per_source": {"a": counts.to_dict()}}
+    assert summary["before_corpus"]["total"]["dropped"] == 7
+    assert summary["per_source"]["a"]["rows_in"] == counts.kept
     with pytest.raises(AccountingError, match="source a: 4 rows gathered but 3 reached the corpus"):
-        build_pt_corpus([rows], min_chars=5, source_rows={"a": {**counts, "kept": 4, "not_sampled": 2}})
+        build_pt_corpus([rows], min_chars=5, source_rows={"a": Tally(10, 4, {"other_language": 4, "not_sampled": 2})})
+    with pytest.raises(AccountingError, match="source a: rows before the corpus stage: 10 rows in but 3 kept"):
+        build_pt_corpus([rows], min_chars=5, source_rows={"a": Tally(10, 3, {"other_language": 4})})
     with pytest.raises(AccountingError, match="source a: its rows carry no row counts"):
         build_pt_corpus([rows], min_chars=5, source_rows={"a": None})
 

@@ -15,7 +15,7 @@ from shoplora.config.schema import section_defaults
 from shoplora.data.corpus import load_corpus_source
 from shoplora.data.sources import SourceError
 from shoplora.data.stream import gather, read_shard, row_counts
-from shoplora.io.accounting import AccountingError
+from shoplora.io.accounting import AccountingError, Tally
 
 from conftest import REPO
 
@@ -70,6 +70,7 @@ def test_every_format_and_compression_gives_the_template_texts_in_file_order(tmp
     assert out["row"].tolist() == list(range(300)) and set(out["source"]) == {"products"}
 
 
+@pytest.mark.slow  # four reads of the same rows in several layouts (4 s): the full suite only
 def test_max_rows_sample_is_independent_of_shards_row_order_and_files(tmp_path):
     rows = products(2000)
     one = write_jsonl(tmp_path / "one.jsonl", rows)
@@ -116,9 +117,9 @@ def test_languages_are_filtered_before_the_sample(tmp_path):
     stats = read_shard("m", {**spec(path), **kw}, 0, 2, tmp_path / "0.parquet", progress=io.StringIO())
     stats_1 = read_shard("m", {**spec(path), **kw}, 1, 2, tmp_path / "1.parquet", progress=io.StringIO())
     assert stats["rows_read"] == stats_1["rows_read"] == 80
-    assert stats["rows_in_shard"] + stats_1["rows_in_shard"] == 80
-    assert stats["rows_other_language"] + stats_1["rows_other_language"] == 40
-    assert stats["rows_kept"] == stats["rows_in_shard"] - stats["rows_other_language"]
+    assert stats["rows_in"] + stats_1["rows_in"] == 80
+    assert stats["reasons"]["other_language"] + stats_1["reasons"]["other_language"] == 40
+    assert stats["kept"] == stats["rows_in"] - stats["reasons"]["other_language"] == stats["rows_in"] - stats["dropped"]
 
 
 @pytest.mark.parametrize("shards", [1, 3])
@@ -131,11 +132,11 @@ def test_rows_left_out_before_the_corpus_are_counted_from_shards_to_the_gathered
     for shard, part in enumerate(parts):
         read_shard("m", source, shard, shards, part, progress=io.StringIO())
         counts = row_counts(part)
-        assert counts["kept"] == len(pd.read_parquet(part)) == min(25, counts["rows"] - counts["other_language"])
-    assert sum(row_counts(p)["rows"] for p in parts) == 90
+        assert counts.kept == len(pd.read_parquet(part)) == min(25, counts.rows_in - counts.reasons["other_language"])
+    assert sum(row_counts(p).rows_in for p in parts) == 90
     gather("m", parts, tmp_path / "rows.parquet", source["max_rows"])
     gathered = row_counts(tmp_path / "rows.parquet")
-    assert gathered == {"rows": 90, "other_language": 30, "not_sampled": 35, "kept": 25}
+    assert gathered == Tally(90, 25, {"other_language": 30, "not_sampled": 35})
     assert len(pd.read_parquet(tmp_path / "rows.parquet")) == 25
     # A shard file from before the counts existed is refused by name, not summed as zero.
     pd.read_parquet(parts[0]).to_parquet(parts[0])
@@ -143,6 +144,7 @@ def test_rows_left_out_before_the_corpus_are_counted_from_shards_to_the_gathered
         gather("m", parts, tmp_path / "again.parquet", source["max_rows"])
 
 
+@pytest.mark.slow  # needs a 43 MB file to get past DuckDB's type sample (5 s): the full suite only
 def test_a_column_whose_type_changes_late_is_read_again_without_writing_a_row_twice(tmp_path):
     path = tmp_path / "mixed.jsonl"
     with open(path, "w") as out:  # 43 MB: DuckDB has returned most rows when it meets the string

@@ -176,3 +176,27 @@ def test_length_finish_with_unused_budget_is_not_truncation():
     assert len(tasks) == 3 and failures == []
     tasks, failures, _ = parse_responses([dict(raw, usage={"completion_tokens": 320})], "p")
     assert len(tasks) == 2 and failures[0]["reason"] == "truncated_by_length"
+
+
+def test_an_outcome_record_holds_the_fields_of_its_status_and_the_request_facts():
+    from shoplora.generation.outcome import RequestOutcome
+
+    request = {"id": "r", "seed_ids": ["s1"], "task_type": "ranking", "output": "json_schema", "tasks_asked": 5}
+    choice = {"message": {"content": "[]"}, "finish_reason": "stop"}
+    ok = RequestOutcome.success(request, 2, 1.23456, choice, None, 320).to_record()
+    assert ok == {
+        "id": "r", "status": "success", "attempts": 2, "latency_s": 1.235, "usage": {}, "finish_reason": "stop",
+        "text": "[]", "seed_ids": ["s1"], "max_tokens": 320, "task_type": "ranking", "output": "json_schema",
+        "tasks_asked": 5,
+    }  # fmt: skip
+    failed = RequestOutcome.failure({"id": "q", "seed_ids": []}, 3, 9.0, "timeout").to_record()
+    assert failed == {
+        "id": "q",
+        "status": "failure",
+        "attempts": 3,
+        "latency_s": 9.0,
+        "error": "timeout",
+        "seed_ids": [],
+    }
+    with pytest.raises(TypeError):  # the client retries it as a bad response
+        RequestOutcome.success(request, 1, 0.1, {"message": {"content": None}}, None, 320)

@@ -259,5 +259,14 @@ def test_a_response_cut_by_its_token_budget_keeps_the_items_closed_before_the_cu
     record = raw(cut, "generation", finish_reason="length", usage={"completion_tokens": 50}, max_tokens=50)
     tasks, failures, summary = parse_responses([record], "p")
     assert [t["input_field"] for t in tasks] == [good["instruction"]]
-    assert failures == [{"request_id": "r", "item": 1, "reason": "truncated_by_length", "task_type": "generation"}]
+    assert failures == [
+        {
+            "id": "r#1",
+            "source": "generated:p",
+            "reason": "truncated_by_length",
+            "duplicate_of": None,
+            "score": None,
+            "detail": "generation",
+        }
+    ]
     assert summary["generation"]["read"] == 1

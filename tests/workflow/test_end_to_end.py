@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from shoplora.generation.parse import RESPONSE_REASONS
+
 from conftest import DEV_ROWS, EVAL_PER_TYPE, planned_jobs, read_jsonl, run_snakemake
 
 pytestmark = pytest.mark.slow
@@ -40,17 +42,13 @@ def test_table_holds_base_and_finetuned_for_all_task_types(finished_run):
     assert "paired-bootstrap interval" in md
 
 
-# Parse failures about a whole response rather than one item of it.
-REQUEST_LEVEL_REASONS = {"request_failed", "not_json", "no_tasks_list", "no_items", "truncated_by_length"}
-
-
 def test_every_stage_left_its_outputs(finished_run):
     r = finished_run / "results"
     corpus_summary = json.loads((r / "corpus/summary.json").read_text())
     corpus = corpus_summary["total"]
     assert corpus["rows_in"] == corpus["kept"] + corpus["dropped"] and corpus["dropped"] >= 2
     before = corpus_summary["before_corpus"]["total"]  # rows read from the sources, all accounted for
-    assert before["rows"] == before["other_language"] + before["not_sampled"] + before["kept"]
+    assert before["rows_in"] == before["reasons"]["other_language"] + before["reasons"]["not_sampled"] + before["kept"]
     assert before["kept"] == corpus["rows_in"]
     assert corpus["reasons"]["near_duplicate"] >= 1  # the shipped reseller copy of a listing
     raw = read_jsonl(r / "generated/local/raw.jsonl")
@@ -66,7 +64,7 @@ def test_every_stage_left_its_outputs(finished_run):
     for counts in funnel.values():
         assert counts["valid"] == counts["kept"] + sum(counts["curation_drops"].values())
         assert counts["read"] == counts["valid"] + sum(
-            n for reason, n in counts["parse_failures"].items() if reason not in REQUEST_LEVEL_REASONS
+            n for reason, n in counts["parse_failures"].items() if reason not in RESPONSE_REASONS
         )
     datasets = json.loads((r / "datasets/summary.json").read_text())["total"]
     assert datasets["rows_in"] == curation["total"]["kept"] == datasets["kept"] + datasets["dropped"]

@@ -15,7 +15,7 @@ from shoplora.generation.client import (
 from shoplora.generation.local_server import local_model_server
 from shoplora.generation.modes import run_with_fallback
 from shoplora.generation.prompts import build_requests
-from shoplora.io.atomic import atomic_path, write_json
+from shoplora.io.atomic import write_json, write_jsonl
 from shoplora.io.model_meta import model_identity, read_model_meta
 from shoplora.io.smk import send_stderr_to_log
 from shoplora.tasks.records import load_tasks
@@ -80,7 +80,5 @@ except TooManyFailures as err:
     # The outputs are not written, so a re-run retries; the counts stay in the log.
     print(f"generate: {err}\n{json.dumps(stats)}", file=sys.stderr)
     sys.exit(f"generate: provider '{provider['name']}': {err}")
-with atomic_path(snakemake.output.raw) as tmp, open(tmp, "w") as fh:
-    for record in records:
-        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+write_jsonl(snakemake.output.raw, records)
 write_json(snakemake.output.summary, stats)

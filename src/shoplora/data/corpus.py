@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from shoplora.data.minhash import near_duplicates
-from shoplora.data.stream import ROW_COUNT_FIELDS, gather, read_shard
-from shoplora.io.accounting import AccountingError, DropLog
+from shoplora.data.stream import gather, read_shard
+from shoplora.io.accounting import AccountingError, DropLog, Tally
 
 
 def load_corpus_source(name, spec, base_dir=".", cache_dir="results/downloads", shards=1):
@@ -50,8 +50,8 @@ def build_pt_corpus(frames, min_chars=1, near_dup=None, source_rows=None, progre
     """Concatenate sources, normalise, drop empty, exact-duplicate and (near_dup: the
     corpus.near_duplicates section, when enabled) MinHash near-duplicate texts with records.
 
-    source_rows: {source: the row counts gather_corpus_source stored with its rows}; they go
-    into the summary as `before_corpus`, so it accounts for every row read from a source."""
+    source_rows: {source: the Tally gather_corpus_source stored with its rows}; they go into
+    the summary as `before_corpus`, so it accounts for every row read from a source."""
     drops = DropLog()
     kept, seen = [], {}
     rows_in, rows_kept = {}, {}
@@ -91,9 +91,10 @@ def before_corpus(source_rows, rows_in):
     for source, counts in source_rows.items():
         if counts is None:
             raise AccountingError(f"source {source}: its rows carry no row counts; run gather_corpus_source again")
-        if counts["kept"] != rows_in.get(source, 0):
+        counts.check(f"source {source}: rows before the corpus stage")
+        if counts.kept != rows_in.get(source, 0):
             raise AccountingError(
-                f"source {source}: {counts['kept']} rows gathered but {rows_in.get(source, 0)} reached the corpus"
+                f"source {source}: {counts.kept} rows gathered but {rows_in.get(source, 0)} reached the corpus"
             )
-    total = {key: sum(counts[key] for counts in source_rows.values()) for key in ROW_COUNT_FIELDS}
-    return {"total": total, "per_source": dict(sorted(source_rows.items()))}
+    total = sum(source_rows.values(), Tally())
+    return {"total": total.to_dict(), "per_source": {s: t.to_dict() for s, t in sorted(source_rows.items())}}

@@ -38,15 +38,14 @@ import pyarrow.parquet as pq
 
 from shoplora.data.download import download
 from shoplora.data.sources import SourceError, check_csv_quoting, file_format, open_hf_dataset
-from shoplora.io.accounting import AccountingError
+from shoplora.io.accounting import AccountingError, Tally
 
 # Columns of a shard file: where each row came from (its order) and its sampling hash.
 SHARD_SCHEMA = pa.schema([("file_index", pa.int32()), ("row", pa.int64()), ("h", pa.uint64()), ("text", pa.string())])
 BATCH_ROWS = 65_536
-# Parquet key-value metadata: a source's rows before its file, a dict of ROW_COUNT_FIELDS
-# with rows = other_language + not_sampled + kept.
+# Parquet key-value metadata: a source's rows before its file, a Tally (io.accounting) whose
+# reasons are `other_language` (the language filter) and `not_sampled` (max_rows).
 ROW_COUNTS_KEY = "shoplora.source_rows"
-ROW_COUNT_FIELDS = ("rows", "other_language", "not_sampled", "kept")
 
 
 def sharded_by_file(file_count, shards):
@@ -234,12 +233,12 @@ def read_shard(name, spec, shard, shards, out_path, *, files=None, base_dir=".",
             print(change, file=progress, flush=True)
             exhaustive.add(change.path)
     staged_rows = pq.ParquetFile(staged).metadata.num_rows
-    sample_to(con, [staged], out_path, spec["max_rows"], lambda kept: {
-        "rows": counts["rows_in_shard"], "other_language": counts["rows_other_language"],
-        "not_sampled": staged_rows - kept, "kept": kept})  # fmt: skip
+    tally = sample_to(con, [staged], out_path, spec["max_rows"], lambda kept: Tally(
+        counts["rows_in_shard"], kept,
+        {"other_language": counts["rows_other_language"], "not_sampled": staged_rows - kept}))  # fmt: skip
     staged.unlink()
-    kept = pq.ParquetFile(out_path).metadata.num_rows
-    return {"files": len(files), **counts, "rows_kept": kept, "seconds": round(time.perf_counter() - started, 3)}
+    seconds = round(time.perf_counter() - started, 3)
+    return {"files": len(files), "rows_read": counts["rows_read"], **tally.to_dict(), "seconds": seconds}
 
 
 def _stage(con, name, spec, files, shard, shards, staged, batch_rows, exhaustive, progress):
@@ -286,7 +285,8 @@ def _in_shard(hashes, shard, shards):
 def sample_to(con, parts, out_path, max_rows, counts_for=None):
     """Rows of the shard files `parts` in file order, or the max_rows with the smallest hashes.
 
-    counts_for: a function of the number of rows kept giving the row counts stored with them."""
+    counts_for: a function of the number of rows kept giving the Tally stored with them, which
+    is returned."""
     files = "[" + ", ".join(_literal(str(p)) for p in parts) + "]"
     rows = f"SELECT * FROM read_parquet({files})"
     if max_rows:
@@ -295,28 +295,33 @@ def sample_to(con, parts, out_path, max_rows, counts_for=None):
     if counts_for:
         total = con.execute(f"SELECT count(*) FROM read_parquet({files})").fetchall()[0][0]  # from the footers
         counts = counts_for(min(total, int(max_rows)) if max_rows else total)
-        metadata = f", KV_METADATA {{{_column(ROW_COUNTS_KEY)}: {_literal(json.dumps(counts))}}}"
+        metadata = f", KV_METADATA {{{_column(ROW_COUNTS_KEY)}: {_literal(json.dumps(counts.to_dict()))}}}"
     tmp = Path(str(out_path) + ".part")
     ordered = f"SELECT * FROM ({rows}) ORDER BY file_index, row"
     con.sql(f"COPY ({ordered}) TO {_literal(str(tmp))} (FORMAT parquet{metadata})")
     if counts:
         check_row_counts(counts, pq.ParquetFile(tmp).metadata.num_rows, out_path)
     os.replace(tmp, out_path)
+    return counts
 
 
-def check_row_counts(counts, rows_in_file, where):
-    """Raise unless the counts add up and their `kept` is the number of rows in the file."""
-    if counts["rows"] != counts["other_language"] + counts["not_sampled"] + counts["kept"]:
-        raise AccountingError(f"{where}: rows before the corpus stage do not add up: {counts}")
-    if counts["kept"] != rows_in_file:
-        raise AccountingError(f"{where}: {rows_in_file} rows, but its row counts say {counts['kept']} were kept")
+def check_row_counts(tally, rows_in_file, where):
+    """Raise unless the Tally adds up and its `kept` is the number of rows in the file."""
+    tally.check(f"{where}: rows before the corpus stage")
+    if tally.kept != rows_in_file:
+        raise AccountingError(f"{where}: {rows_in_file} rows, but its row counts say {tally.kept} were kept")
 
 
 def row_counts(path):
-    """The counts stored with a shard or gathered source file (None for files written before)."""
+    """The Tally stored with a shard or gathered source file (None for files written before)."""
     stored = pq.read_metadata(path).metadata or {}
     found = stored.get(ROW_COUNTS_KEY.encode())
-    return json.loads(found) if found else None
+    if not found:
+        return None
+    counts = json.loads(found)
+    if "rows_in" not in counts:  # written before the counts were a Tally
+        return None
+    return Tally.from_dict(counts)
 
 
 def gather(source, parts, out_path, max_rows, memory_mb=1024):
@@ -329,10 +334,16 @@ def gather(source, parts, out_path, max_rows, memory_mb=1024):
             f"source '{source}': shard {parts[shard_counts.index(None)]} has no row counts; it was written by an "
             "older shoplora: run download_corpus again (snakemake --forcerun download_corpus)"
         )
-    before = {key: sum(c[key] for c in shard_counts) for key in ROW_COUNT_FIELDS}
-    sample_to(con, parts, merged, max_rows, lambda kept: {
-        **before, "not_sampled": before["not_sampled"] + before["kept"] - kept, "kept": kept})  # fmt: skip
-    counts = _literal(json.dumps(row_counts(merged)))
+    before = sum(shard_counts, Tally())
+
+    # Rows the shards kept and the source's own max_rows sample leaves out are `not_sampled` too.
+    def after_sample(kept):
+        return Tally(
+            before.rows_in, kept, {**before.reasons, "not_sampled": before.reasons["not_sampled"] + before.kept - kept}
+        )
+
+    tally = sample_to(con, parts, merged, max_rows, after_sample)
+    counts = _literal(json.dumps(tally.to_dict()))
     tmp = Path(str(out_path) + ".part")
     con.sql(
         f"COPY (SELECT CAST(row_number() OVER (ORDER BY file_index, row) - 1 AS BIGINT) AS row, "

@@ -13,8 +13,9 @@ from pathlib import Path
 from shoplora.config.schema import section_defaults
 from shoplora.evaluation.scoring import score_predictions
 from shoplora.io.atomic import write_json, write_jsonl
+from shoplora.tasks.records import PREDICTION_FIELDS
 
-REQUIRED = ("task_type", "task_name", "metric", "output_field", "response")
+REQUIRED = tuple(field for field in PREDICTION_FIELDS if field != "id")
 
 
 class PredictionFileError(ValueError):

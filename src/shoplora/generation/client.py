@@ -26,14 +26,11 @@ from pathlib import Path
 import httpx
 
 from shoplora.generation.limits import bucket, estimate_tokens, request_bucket
+from shoplora.generation.outcome import RequestOutcome
 from shoplora.generation.progress import Progress
 
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 UNKNOWN_MAX_TOKENS = 1024
-
-
-# What the parser needs to know about the request behind a response.
-REQUEST_FACTS = ("task_type", "output", "tasks_asked")
 
 
 class FatalProviderError(RuntimeError):
@@ -230,21 +227,10 @@ class _Session:
             try:
                 response, data = await self._attempt(client, body, request)
                 if data is not None:
-                    choice = data["choices"][0]
-                    record = {
-                        "id": request["id"],
-                        "status": "success",
-                        "attempts": attempts,
-                        "latency_s": round(time.monotonic() - started, 3),
-                        "usage": data.get("usage") or {},
-                        "finish_reason": choice.get("finish_reason"),
-                        "text": choice["message"]["content"],
-                        "seed_ids": request["seed_ids"],
-                        "max_tokens": sampling.get("max_tokens"),
-                        **{key: request[key] for key in REQUEST_FACTS if key in request},
-                    }
-                    if not isinstance(record["text"], str):
-                        raise TypeError("message content is not text")
+                    outcome = RequestOutcome.success(
+                        request, attempts, time.monotonic() - started, data["choices"][0], data.get("usage"),
+                        sampling.get("max_tokens"),
+                    )  # fmt: skip
                     break
                 if response.status_code == 400 and request.get("response_format") and names_response_format(response):
                     raise ResponseFormatRejected(
@@ -265,15 +251,7 @@ class _Session:
                 error = "bad_response"
             self.stats["errors"][error] = self.stats["errors"].get(error, 0) + 1
             if attempts > max_retries:
-                record = {
-                    "id": request["id"],
-                    "status": "failure",
-                    "attempts": attempts,
-                    "latency_s": round(time.monotonic() - started, 3),
-                    "error": error,
-                    "seed_ids": request["seed_ids"],
-                    **{key: request[key] for key in REQUEST_FACTS if key in request},
-                }
+                outcome = RequestOutcome.failure(request, attempts, time.monotonic() - started, error)
                 break
             self.stats["retries"] += 1
             self.progress.update(self.stats)
@@ -282,7 +260,7 @@ class _Session:
                 if wait is not None
                 else backoff_seconds(attempts - 1, provider["backoff_base_s"], provider["backoff_cap_s"])
             )
-        self._write(record)
+        self._write(outcome.to_record())
 
 
 async def read_stream(response, on_part=None):

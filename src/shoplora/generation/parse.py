@@ -7,6 +7,7 @@ from collections import Counter
 from jsonschema import Draft202012Validator
 
 from shoplora.generation.parts import assemble
+from shoplora.io.accounting import DropLog, Tally
 from shoplora.tasks.records import task_id
 from shoplora.tasks.spec import STRING
 from shoplora.tasks.types import canonical_name, is_task_type, spec
@@ -156,45 +157,54 @@ def _response_items(raw):
     return [(i, parse_json_item(task_type, item)) for i, item in enumerate(items)], early
 
 
+# Failures about a whole response, or the item a token budget cut (never read), rather than
+# one item read from it: the items read are accounted for without them.
+RESPONSE_REASONS = frozenset({"request_failed", "not_json", "no_tasks_list", "no_items", "truncated_by_length"})
+
+
 def parse_responses(raw_records, provider):
     """Task records, failure records and a per-task-type summary from one provider's raw records.
 
-    Summary per task type: items requested, items read from responses, items valid, and the
-    reason counts of the rest (request-level reasons count once per response).
+    A failure is a Drop record (io.accounting): its id is the request's, with `#<item>` for one
+    item of a response; its detail the task type. Summary per task type: items requested,
+    items read from responses, items valid, and the reason counts of the failures (one per
+    response for the RESPONSE_REASONS); items read = valid + the other failures, checked.
     """
-    tasks, failures = [], []
+    tasks, drops = [], DropLog()
     source = f"generated:{provider}"
     summary = {}
 
-    def counts(task_type):
-        return summary.setdefault(
-            task_type or "unknown", {"requested": 0, "read": 0, "valid": 0, "failures": Counter()}
-        )
-
     for raw in raw_records:
         task_type = raw.get("task_type")
-        entry = counts(task_type)
+        entry = summary.setdefault(
+            task_type or "unknown", {"requested": 0, "read": 0, "valid": 0, "failures": Counter()}
+        )
         entry["requested"] += int(raw.get("tasks_asked") or 0)
+
+        def fail(reason, item=None, raw=raw, entry=entry):
+            drops.drop(
+                raw["id"] if item is None else f"{raw['id']}#{item}", source, reason, detail=raw.get("task_type")
+            )
+            entry["failures"][reason] += 1
+
         if raw.get("status") != "success":
-            failures.append({"request_id": raw["id"], "item": None, "reason": "request_failed", "task_type": task_type})
-            entry["failures"]["request_failed"] += 1
+            fail("request_failed")
             continue
         items, early = _response_items(raw)
         for item, reason in early:
-            failures.append({"request_id": raw["id"], "item": item, "reason": reason, "task_type": task_type})
-            entry["failures"][reason] += 1
+            fail(reason, item)
         if not items and not early:
-            failures.append({"request_id": raw["id"], "item": None, "reason": "no_items", "task_type": task_type})
-            entry["failures"]["no_items"] += 1
+            fail("no_items")
         for i, (record, reason) in items:
             entry["read"] += 1
             if record is None:
-                failures.append({"request_id": raw["id"], "item": i, "reason": reason, "task_type": task_type})
-                entry["failures"][reason] += 1
+                fail(reason, i)
                 continue
             record.update(id=task_id(record), source=source, request_id=raw["id"])
             tasks.append(record)
             entry["valid"] += 1
-    for entry in summary.values():
+    for task_type, entry in summary.items():
+        item_reasons = {r: n for r, n in entry["failures"].items() if r not in RESPONSE_REASONS}
+        Tally(entry["read"], entry["valid"], item_reasons).check(f"{source} {task_type}: items read")
         entry["failures"] = dict(sorted(entry["failures"].items()))
-    return tasks, failures, summary
+    return tasks, drops.records(), summary

@@ -1,7 +1,7 @@
 """infer and infer_checkpoint: one eval (or dev) set's predictions from one model."""
 
 from shoplora.inference.generator import Generator
-from shoplora.tasks.records import load_tasks
+from shoplora.tasks.records import Prediction, load_tasks
 from shoplora.tasks.types import spec
 
 
@@ -28,15 +28,4 @@ def predict_eval_set(tasks_path, label, model_dir, template, cfg, adapter=None):
     responses = generator.run(
         [t["input_field"] for t in tasks], lengths, batch_size=cfg["batch_size"], constrained=constrained
     )
-    return [
-        {
-            "id": t["id"],
-            "task_type": t["task_type"],
-            "task_name": t["task_name"],
-            "metric": t["metric"],
-            "output_field": t["output_field"],
-            "response": r,
-            **({"prompt_note": note} if note else {}),
-        }
-        for t, r, note in zip(tasks, responses, generator.prompt_notes)
-    ]
+    return [Prediction.of(t, r, note).to_record() for t, r, note in zip(tasks, responses, generator.prompt_notes)]

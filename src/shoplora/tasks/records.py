@@ -1,7 +1,9 @@
-"""The task record (ShopBench format): loading with file/line errors and stable ids."""
+"""The task record (ShopBench format): loading with file/line errors and stable ids; and the
+prediction record, one model's answer to an eval task, as infer writes it and evaluate reads it."""
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -88,3 +90,28 @@ def load_tasks(path, source, strict=True, check=None):
         rec["source"] = source
         records.append(rec)
     return records
+
+
+@dataclass(frozen=True)
+class Prediction:
+    id: str
+    task_type: str
+    task_name: str
+    metric: str
+    output_field: object
+    response: str
+    prompt_note: str | None = None  # why a prompt over the length limit was cut or not answered
+
+    @classmethod
+    def of(cls, task, response, prompt_note=None):
+        """The prediction for an eval task record (as load_tasks gives it)."""
+        return cls(task["id"], task["task_type"], task["task_name"], task["metric"], task["output_field"], response,
+                   prompt_note)  # fmt: skip
+
+    def to_record(self):
+        record = {name: getattr(self, name) for name in PREDICTION_FIELDS}
+        return {**record, "prompt_note": self.prompt_note} if self.prompt_note else record
+
+
+# A prediction file's fields; `shoplora score` needs all but `id` (files from elsewhere lack it).
+PREDICTION_FIELDS = ("id", "task_type", "task_name", "metric", "output_field", "response")
