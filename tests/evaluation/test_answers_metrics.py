@@ -5,7 +5,7 @@ import sacrebleu
 from rouge_score import rouge_scorer
 
 import shoplora.evaluation.metrics as metrics
-import shoplora.evaluation.parsers as answers
+import shoplora.evaluation.parsers as parsers
 from shoplora.evaluation.scoring import score_predictions
 from shoplora.tasks.types import spec
 
@@ -51,10 +51,10 @@ def test_ner_official(response, expected):
 
 
 def test_lenient_mode_finds_answers_in_text():
-    assert answers.parse("multiple-choice", "Answer: 2", "lenient") == (2, False)
-    assert answers.parse("multiple-choice", "Answer: 2", "strict") == (-1, True)
-    assert answers.parse("ranking", "I think 3 then 1 then 2", "lenient") == ([3, 1, 2], False)
-    assert answers.parse("named_entity_recognition", "The brands are ['A', 'B'].", "lenient") == (["A", "B"], False)
+    assert parsers.parse("multiple-choice", "Answer: 2", "lenient") == (2, False)
+    assert parsers.parse("multiple-choice", "Answer: 2", "strict") == (-1, True)
+    assert parsers.parse("ranking", "I think 3 then 1 then 2", "lenient") == ([3, 1, 2], False)
+    assert parsers.parse("named_entity_recognition", "The brands are ['A', 'B'].", "lenient") == (["A", "B"], False)
 
 
 def test_hit_rate_and_accuracy():

@@ -10,7 +10,8 @@ from shoplora.generation.local_server import free_port, wait_until_ready
 def test_free_port_is_bindable_on_loopback():
     port = free_port()
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", port))
+        sock.bind(("127.0.0.1", port))  # raises when the port is taken
+        assert sock.getsockname() == ("127.0.0.1", port) and port > 0
 
 
 def test_server_that_dies_before_ready_is_reported():

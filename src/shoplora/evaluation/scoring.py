@@ -19,7 +19,6 @@ from shoplora.tasks.types import POOLED_METRIC, spec
 # The study's extra metrics (BLEU-4 and ROUGE-L for every generation task, whatever its
 # metric); a task type's spec names the ones reported for it.
 EXTRA_METRICS = {"bleu4": bleu, "rougel": rouge_l}
-POOLED = POOLED_METRIC
 # What evaluate keeps of every row: enough to pair the models, resample and explain a score.
 ROW_FIELDS = ("id", "task_name", "metric", "answer", "score", "counts", "failed", "reason")
 
@@ -32,7 +31,7 @@ def _metric_values(metric, answers, truths, sentence_model_paths):
     """[(value, counts or None, error or None)] for answers of one metric."""
     if not answers:  # e.g. no lenient reading differs: nothing to score, no model to load
         return []
-    if metric == POOLED:
+    if metric == POOLED_METRIC:
         out = []
         for answer, truth in zip(answers, truths):
             try:
@@ -101,7 +100,7 @@ def aggregate(records):
         task["indices"].append(i)
     for task in tasks.values():
         rows = [records[i] for i in task["indices"]]
-        if task["metric"] == POOLED:
+        if task["metric"] == POOLED_METRIC:
             task["score"] = micro_f1([r["counts"] for r in rows if r["counts"] is not None])
         else:
             task["score"] = sum(r["score"] for r in rows) / len(rows)

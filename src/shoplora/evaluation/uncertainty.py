@@ -10,19 +10,19 @@ The checkpoint sweep draws the same way for one model at a time (`bootstrap`).
 
 import numpy as np
 
-from shoplora.tasks.types import POOLED_METRIC as POOLED
+from shoplora.tasks.types import POOLED_METRIC
 
 
 def _task_statistic(rows, metric):
     """Per-row arrays for one model's task: scores, or (tp, fp, fn) counts for a pooled metric."""
-    if metric == POOLED:
+    if metric == POOLED_METRIC:
         return np.array([r["counts"] if r["counts"] is not None else (0, 0, 0) for r in rows], dtype=float)
     return np.array([r["score"] for r in rows], dtype=float)
 
 
 def _resampled(values, metric, indices):
     """The task score for each row of `indices` (resamples x n)."""
-    if metric != POOLED:
+    if metric != POOLED_METRIC:
         return values[indices].mean(axis=1)
     tp, fp, fn = (values[:, k][indices].sum(axis=1) for k in range(3))
     with np.errstate(invalid="ignore", divide="ignore"):
