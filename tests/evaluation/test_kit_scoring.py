@@ -252,6 +252,11 @@ def test_score_command_writes_table_json_and_rows(tmp_path):
     bad.write_text('{"task_type": "ranking"}\n')
     proc = subprocess.run([str(BIN / "shoplora"), "score", str(bad)], capture_output=True, text=True)
     assert proc.returncode != 0 and "bad.jsonl:1: field 'task_name' is missing" in proc.stderr
+    bad.write_text(json.dumps(row("multiple-choice", "accuracy", 2, "2", task_name="mc")) + "\n")
+    with bad.open("a") as fh:
+        fh.write(json.dumps(row("poem", "accuracy", 2, "2", task_name="mc")) + "\n")
+    proc = subprocess.run([str(BIN / "shoplora"), "score", str(bad)], capture_output=True, text=True)
+    assert proc.returncode != 0 and "bad.jsonl:2: field 'task_type' has unknown value 'poem'" in proc.stderr
 
 
 def test_lenient_mode_with_nothing_to_rescore_loads_no_model():

@@ -14,6 +14,7 @@ from shoplora.config.schema import section_defaults
 from shoplora.evaluation.scoring import score_predictions
 from shoplora.io.atomic import write_json, write_jsonl
 from shoplora.tasks.records import PREDICTION_FIELDS
+from shoplora.tasks.types import is_task_type, task_types
 
 REQUIRED = tuple(field for field in PREDICTION_FIELDS if field != "id")
 
@@ -34,6 +35,11 @@ def read_predictions(path):
         missing = [f for f in REQUIRED if f not in row] if isinstance(row, dict) else ["(a JSON object)"]
         if missing:
             raise PredictionFileError(f"{path}:{lineno}: field '{missing[0]}' is missing")
+        if not is_task_type(row["task_type"]):
+            raise PredictionFileError(
+                f"{path}:{lineno}: field 'task_type' has unknown value {row['task_type']!r}; "
+                f"expected one of {', '.join(task_types())}"
+            )
         rows.append(row)
     return rows
 
