@@ -10,11 +10,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from shoplora.evaluation.scoring import EXTRA_METRICS
 from shoplora.evaluation.uncertainty import interval, paired_bootstrap
+from shoplora.tasks.types import spec, task_types
 
 MODELS = ("base", "finetuned")
-EXTRAS = tuple(EXTRA_METRICS)  # the study's extra columns (generation tasks)
+# The study's extra columns: every extra metric a task type's spec names (generation's).
+EXTRAS = tuple(dict.fromkeys(extra for name in task_types() for extra in spec(name).study_extras))
 COLUMNS = [
     "level",
     "task_type",
