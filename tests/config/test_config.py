@@ -228,12 +228,16 @@ def test_schema_task_type_blocks_are_generated_from_the_registry():
     text = SCHEMA.read_text()
     assert task_type_schema.render(text) == text, "the schema's task-type blocks are stale: run `make config-docs`"
     # A changed default in a spec reaches the schema's block (and nothing else changes).
-    spec = task_type_schema.spec("ranking")
-    object.__setattr__(spec, "max_new_tokens", 7)
+    from dataclasses import replace
+
+    from shoplora.tasks import types
+
+    ranking = types.spec("ranking")
+    types.register(replace(ranking, max_new_tokens=7))
     try:
         changed = task_type_schema.render(text)
     finally:
-        object.__setattr__(spec, "max_new_tokens", 64)
+        types.register(ranking)
     diff = [(a, b) for a, b in zip(text.splitlines(), changed.splitlines()) if a != b]
     assert len(diff) == 1 and "ranking: {type: integer, minimum: 1, default: 7," in diff[0][1]
 

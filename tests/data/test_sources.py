@@ -220,6 +220,8 @@ def test_external_task_set_column_mapping(tmp_path):
         "gen", {**spec, "columns": {"input_field": "question", "output_field": "answer"}, "task_type": "generation"}
     )
     assert {t["task_type"] for t in one_type} == {"generation"}
+    with pytest.raises(SourceError, match="task set 'gen': task_type has unknown value 'poem'; expected one of"):
+        task_set("gen", {**spec, "task_type": "poem"})
 
 
 @pytest.mark.workflow

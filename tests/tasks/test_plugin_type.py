@@ -13,7 +13,7 @@ from shoplora.generation.parse import parse_responses
 from shoplora.generation.prompts import build_requests
 from shoplora.tasks import types
 from shoplora.tasks.assembly import strict_object, text
-from shoplora.tasks.records import load_tasks
+from shoplora.tasks.records import TaskFormatError, load_tasks
 from shoplora.tasks.spec import STRING, TaskTypeSpec
 
 QUESTION = "Is this review positive or negative?"
@@ -145,7 +145,7 @@ def test_a_type_name_or_alias_cannot_be_taken_twice(sentiment_type):
 def test_unregistered_type_is_unknown_again(tmp_path):
     path = tmp_path / "t.jsonl"
     path.write_text(json.dumps(_seed("Great.", "positive")))
-    with pytest.raises(Exception, match="unknown value 'review_sentiment'"):
+    with pytest.raises(TaskFormatError, match="field 'task_type' has unknown value 'review_sentiment'"):
         load_tasks(path, "seed")
 
 

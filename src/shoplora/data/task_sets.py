@@ -13,7 +13,7 @@ import json
 from shoplora.data.sources import SourceError, load_rows
 from shoplora.tasks.records import task_id
 from shoplora.tasks.spec import INTEGER, INTEGER_LIST, STRING_LIST
-from shoplora.tasks.types import is_task_type, spec, task_types
+from shoplora.tasks.types import is_task_type, spec, unknown_type_problem
 
 FIELDS = ("input_field", "output_field", "task_type")
 
@@ -45,7 +45,7 @@ def load_task_set(name, source, base_dir=".", cache_dir="results/downloads"):
     columns = {field: source["columns"].get(field, field) for field in FIELDS}
     fixed_type = source["task_type"]
     if fixed_type and not is_task_type(fixed_type):
-        raise SourceError(f"task set '{name}': task_type {fixed_type!r} is not one of {', '.join(task_types())}")
+        raise SourceError(f"task set '{name}': task_type {unknown_type_problem(fixed_type)}")
     records = []
     for origin, frame in load_rows(name, source, base_dir, cache_dir):
         needed = [columns[f] for f in FIELDS if not (f == "task_type" and fixed_type)]

@@ -14,7 +14,7 @@ from shoplora.config.schema import section_defaults
 from shoplora.evaluation.scoring import score_predictions
 from shoplora.io.atomic import write_json, write_jsonl
 from shoplora.tasks.records import PREDICTION_FIELDS
-from shoplora.tasks.types import is_task_type, task_types
+from shoplora.tasks.types import is_task_type, unknown_type_problem
 
 REQUIRED = tuple(field for field in PREDICTION_FIELDS if field != "id")
 
@@ -36,10 +36,7 @@ def read_predictions(path):
         if missing:
             raise PredictionFileError(f"{path}:{lineno}: field '{missing[0]}' is missing")
         if not is_task_type(row["task_type"]):
-            raise PredictionFileError(
-                f"{path}:{lineno}: field 'task_type' has unknown value {row['task_type']!r}; "
-                f"expected one of {', '.join(task_types())}"
-            )
+            raise PredictionFileError(f"{path}:{lineno}: field 'task_type' {unknown_type_problem(row['task_type'])}")
         rows.append(row)
     return rows
 

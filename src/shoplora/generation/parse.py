@@ -76,8 +76,17 @@ def was_cut_by_length(raw):
 _CODE_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 
 
+_VALIDATORS = {}  # task type -> (its spec, a validator of its parts schema)
+
+
 def _part_validator(task_type):
-    return Draft202012Validator(spec(task_type).parts_schema)
+    """One validator per spec (building one costs about as much as a validation), rebuilt when
+    the type is registered again."""
+    task_spec = spec(task_type)
+    cached = _VALIDATORS.get(task_type)
+    if cached is None or cached[0] is not task_spec:
+        cached = _VALIDATORS[task_type] = (task_spec, Draft202012Validator(task_spec.parts_schema))
+    return cached[1]
 
 
 def schema_reason(task_type, item):

@@ -8,11 +8,9 @@ keep a Drop for every row and check the Tally.
 """
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import pandas as pd
-
-DROP_COLUMNS = ["id", "source", "reason", "duplicate_of", "score", "detail"]
 
 
 class AccountingError(AssertionError):
@@ -27,6 +25,9 @@ class Drop:
     duplicate_of: str | None = None
     score: float | None = None
     detail: str | None = None
+
+
+DROP_COLUMNS = [f.name for f in fields(Drop)]
 
 
 @dataclass

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from shoplora.tasks.types import REQUIRED_FIELDS, default_metric, is_task_type, task_types
+from shoplora.tasks.types import REQUIRED_FIELDS, default_metric, is_task_type, unknown_type_problem
 
 
 class TaskFormatError(ValueError):
@@ -75,10 +75,7 @@ def load_tasks(path, source, strict=True, check=None):
                 if field not in rec:
                     raise TaskFormatError(f"{path}:{lineno}: field '{field}' is missing")
             if not is_task_type(rec["task_type"]):
-                raise TaskFormatError(
-                    f"{path}:{lineno}: field 'task_type' has unknown value "
-                    f"{rec['task_type']!r}; expected one of {', '.join(task_types())}"
-                )
+                raise TaskFormatError(f"{path}:{lineno}: field 'task_type' {unknown_type_problem(rec['task_type'])}")
         if check is not None:
             problem = check(rec)
             if problem:

@@ -14,6 +14,8 @@ from shoplora.tasks.assembly import (
 from shoplora.tasks.spec import INTEGER, INTEGER_LIST, STRING, STRING_LIST, TaskTypeSpec
 
 _QUESTION = "the request shown to the shopping assistant, before any options"
+# Fewest distinct options a generated task may keep once repeats are removed.
+MIN_RANKED = 3
 MIN_IRRELEVANT = 2
 
 
@@ -50,7 +52,7 @@ MULTIPLE_CHOICE = TaskTypeSpec(
         }
     ),
     assemble=lambda parts, key: one_correct(
-        parts, key, "correct", "wrong", 3, "Which number is correct? Give only that number."
+        parts, key, "correct", "wrong", min_options=3, last_line="Which number is correct? Give only that number."
     ),
     disassemble=_choice_parts("correct", "wrong"),
     parse_strict=kit_answers.first_digit,
@@ -72,7 +74,7 @@ CLASSIFICATION = TaskTypeSpec(
         }
     ),
     assemble=lambda parts, key: one_correct(
-        parts, key, "correct_label", "other_labels", 2, "Output only the matching number."
+        parts, key, "correct_label", "other_labels", min_options=2, last_line="Output only the matching number."
     ),
     disassemble=_choice_parts("correct_label", "other_labels"),
     parse_strict=kit_answers.first_digit,
@@ -82,7 +84,7 @@ CLASSIFICATION = TaskTypeSpec(
 
 def _assemble_ranking(parts, key):
     best_first = distinct(parts["products_best_first"])
-    if len(best_first) < 3:
+    if len(best_first) < MIN_RANKED:
         return None, "too_few_distinct_options"
     shown = shuffled(best_first, key)
     prompt = f"{parts['question']}\n{numbered(shown, 1)}\nGive the ranking as comma-separated numbers."

@@ -51,6 +51,11 @@ def _aliases():
     return {alias: s.name for s in _REGISTRY.values() for alias in s.aliases}
 
 
+def unknown_type_problem(value):
+    """What is wrong with a `task_type` value that names no registered type, for error messages."""
+    return f"has unknown value {value!r}; expected one of {', '.join(_REGISTRY)}"
+
+
 def canonical_name(text):
     """A type name as a model may write it ("Multiple choice", "`ner`") -> registry name or the cleaned text."""
     name = str(text).strip().strip("`'\"").lower().replace(" ", "_")
