@@ -222,7 +222,7 @@ def test_score_command_writes_table_json_and_rows(tmp_path):
     rows = [
         row("multiple-choice", "accuracy", 2, "2", task_name="mc", id="a"),
         row("multiple-choice", "accuracy", 1, "²", task_name="mc", id="b"),
-        row("ranking", "ndcg", [2, 1], "1, 2", task_name="rank", id="c"),
+        row("ranking", "ndcg", [0.1, 1], "1, 2", task_name="rank", id="c"),  # official weights
     ]
     predictions.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out, per_row = tmp_path / "scores.json", tmp_path / "rows.jsonl"
@@ -244,7 +244,7 @@ def test_score_command_writes_table_json_and_rows(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "mc" in proc.stdout and "overall" in proc.stdout
     scores = json.loads(out.read_text())
-    assert scores["overall"] == pytest.approx((0.5 + metrics.ndcg([1, 2], [2, 1])) / 2)
+    assert scores["overall"] == pytest.approx((0.5 + metrics.ndcg([1, 2], [0.1, 1])) / 2)
     lines = [json.loads(line) for line in per_row.read_text().splitlines()]
     assert [line["answer"] for line in lines] == [2, -1, [1, 2]]
     assert lines[1]["failed"] and lines[1]["reason"] == "no answer found"

@@ -5,7 +5,7 @@ import random
 import pandas as pd
 
 from shoplora.io.accounting import DropLog
-from shoplora.tasks.validity import answer_text
+from shoplora.tasks.validity import target_text
 
 SFT_COLUMNS = ["instruction", "input", "output", "task_type", "source", "id"]
 
@@ -17,7 +17,7 @@ def sft_rows(tasks):
             {
                 "instruction": t["input_field"],
                 "input": "",
-                "output": answer_text(t["output_field"]),
+                "output": target_text(t),
                 "task_type": t["task_type"],
                 "source": t["source"],
                 "id": t["id"],

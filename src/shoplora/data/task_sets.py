@@ -12,10 +12,12 @@ import json
 
 from shoplora.data.sources import SourceError, load_rows
 from shoplora.tasks.records import task_id
-from shoplora.tasks.spec import INTEGER, INTEGER_LIST, STRING_LIST
+from shoplora.tasks.spec import INTEGER, INTEGER_LIST, RELEVANCE, STRING_LIST
 from shoplora.tasks.types import is_task_type, spec, unknown_type_problem
 
 FIELDS = ("input_field", "output_field", "task_type")
+# The official ShopBench fields beyond the task's own, kept when the source has them.
+KEPT_FIELDS = ("task_name", "metric", "is_multiple_choice", "track")
 
 
 def _parse_answer(value, task_type):
@@ -24,10 +26,10 @@ def _parse_answer(value, task_type):
         return value.tolist() if hasattr(value, "tolist") else value
     if not is_task_type(task_type):
         return value  # curate_sft drops it with a reason
-    text, form = value.strip(), spec(task_type).answer
+    text, form = value.strip(), spec(task_type).truth_form
     if form == INTEGER:
         return int(text) if text.lstrip("-").isdigit() else value
-    if form in (INTEGER_LIST, STRING_LIST):
+    if form in (INTEGER_LIST, STRING_LIST, RELEVANCE):
         for parse in (json.loads, ast.literal_eval):
             try:
                 parsed = parse(text)
@@ -35,9 +37,16 @@ def _parse_answer(value, task_type):
                 continue
             if isinstance(parsed, (list, tuple)):
                 return list(parsed)
-        if form == INTEGER_LIST and all(p.strip().isdigit() for p in text.split(",")):
+        if form in (INTEGER_LIST, RELEVANCE) and all(p.strip().isdigit() for p in text.split(",")):
             return [int(p) for p in text.split(",")]
     return value
+
+
+def _plain(value):
+    """A cell as a JSON value: numpy scalars as Python ones, a missing cell (NaN, or empty in a
+    CSV) as None."""
+    value = value.item() if hasattr(value, "item") else value
+    return None if value == "" or (isinstance(value, float) and value != value) else value
 
 
 def load_task_set(name, source, base_dir=".", cache_dir="results/downloads"):
@@ -63,9 +72,10 @@ def load_task_set(name, source, base_dir=".", cache_dir="results/downloads"):
                 "task_type": task_type,
                 "source": f"external:{name}",
             }
-            for extra in ("task_name", "metric"):
-                if extra in frame.columns:
-                    record[extra] = row[extra]
+            for extra in KEPT_FIELDS:
+                value = _plain(row.get(extra))
+                if value is not None:
+                    record[extra] = value
             record["id"] = task_id(record)
             records.append(record)
     return records

@@ -55,7 +55,7 @@ def generated_task(task_type, input_field, output_field):
         "metric": spec(task_type).default_metric,
         "task_name": f"generated_{task_type}",
     }
-    reason = invalid_reason(record)
+    reason = invalid_reason(record, generated=True)
     return (None, reason) if reason else (record, None)
 
 

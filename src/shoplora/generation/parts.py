@@ -32,5 +32,11 @@ def assemble(task_type, parts):
 
 def disassemble(task):
     """A seed task as the parts of its type (the inverse of `assemble`), shown as an example
-    in JSON prompts; None when the prompt has not the shape the type needs."""
-    return spec(task["task_type"]).disassemble(task)
+    in JSON prompts; None when the prompt has not the shape the type needs. A truth in
+    another form than an answer (ranking weights) is shown as the answer it calls for."""
+    return spec(task["task_type"]).disassemble(answered(task))
+
+
+def answered(task):
+    """The task with its truth as an answer (a ranking's weights as the order they call for)."""
+    return {**task, "output_field": spec(task["task_type"]).answer_of_truth(task["output_field"])}

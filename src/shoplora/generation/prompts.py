@@ -6,7 +6,7 @@ import json
 import math
 import random
 
-from shoplora.generation.parts import RESPONSE_NAME, describe_parts, disassemble, response_schema
+from shoplora.generation.parts import RESPONSE_NAME, answered, describe_parts, disassemble, response_schema
 from shoplora.tasks.spec import FORM_WORDS
 from shoplora.tasks.types import spec, task_types
 
@@ -40,6 +40,7 @@ def sample_combinations(n_items, k, n_samples, seed):
 def format_example(task):
     """One task in the study's text format (three fields, one per line)."""
     prompt = task["input_field"].replace("\n", "\\n")
+    task = answered(task)
     return (
         f"task_type: {task['task_type']}\n"
         f"input_field: {prompt}\n"

@@ -98,16 +98,18 @@ class Prediction:
     output_field: object
     response: str
     prompt_note: str | None = None  # why a prompt over the length limit was cut or not answered
+    track: str | None = None  # the KDD Cup track of an official eval row, for the table's track rows
 
     @classmethod
     def of(cls, task, response, prompt_note=None):
         """The prediction for an eval task record (as load_tasks gives it)."""
         return cls(task["id"], task["task_type"], task["task_name"], task["metric"], task["output_field"], response,
-                   prompt_note)  # fmt: skip
+                   prompt_note, task.get("track"))  # fmt: skip
 
     def to_record(self):
         record = {name: getattr(self, name) for name in PREDICTION_FIELDS}
-        return {**record, "prompt_note": self.prompt_note} if self.prompt_note else record
+        optional = {name: getattr(self, name) for name in ("prompt_note", "track") if getattr(self, name)}
+        return {**record, **optional}
 
 
 # A prediction file's fields; `shoplora score` needs all but `id` (files from elsewhere lack it).

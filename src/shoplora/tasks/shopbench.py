@@ -1,6 +1,6 @@
 """The six ShopBench task types as specs: parts, assembly, the kit's parsers, metric."""
 
-from shoplora.tasks import kit_answers
+from shoplora.tasks import kit_answers, relevance
 from shoplora.tasks.assembly import (
     distinct,
     numbered,
@@ -11,7 +11,7 @@ from shoplora.tasks.assembly import (
     text,
     texts,
 )
-from shoplora.tasks.spec import INTEGER, INTEGER_LIST, STRING, STRING_LIST, TaskTypeSpec
+from shoplora.tasks.spec import INTEGER, INTEGER_LIST, RELEVANCE, STRING, STRING_LIST, TaskTypeSpec
 
 _QUESTION = "the request shown to the shopping assistant, before any options"
 # Fewest distinct options a generated task may keep once repeats are removed.
@@ -118,6 +118,12 @@ RANKING = TaskTypeSpec(
     parse_strict=_ranked_numbers,
     parse_lenient=lambda response: _ranked_numbers(kit_answers.numeric_items_anywhere(response)),
     check_answer=_ranking_is_a_permutation,
+    # Task files may give relevance weights, as the official ShopBench files do.
+    truth=RELEVANCE,
+    check_truth=relevance.truth_problem,
+    answer_of_truth=relevance.order_of,
+    metric_truth=relevance.weights_of,
+    problems=relevance.PROBLEMS,
 )
 
 

@@ -13,12 +13,15 @@ INTEGER = "integer"
 INTEGER_LIST = "integer_list"
 STRING_LIST = "string_list"
 STRING = "string"
+# A ranking truth: relevance weights, or the candidate numbers best first (tasks/relevance.py).
+RELEVANCE = "relevance"
 
 FORM_WORDS = {
     INTEGER: "an integer (not a string)",
     INTEGER_LIST: "a list of integers",
     STRING_LIST: "a list of non-empty strings",
     STRING: "a string (or a list of reference strings)",
+    RELEVANCE: "a list of numbers: one relevance weight per candidate, or the candidate numbers best first",
 }
 # What the kit's parsers fall back to when they cannot read an answer of each form.
 FALLBACK_ANSWER = {INTEGER: -1, INTEGER_LIST: [], STRING_LIST: [], STRING: ""}
@@ -26,6 +29,10 @@ FALLBACK_ANSWER = {INTEGER: -1, INTEGER_LIST: [], STRING_LIST: [], STRING: ""}
 
 def _no_problem(answer, options):
     return None
+
+
+def _same(value):
+    return value
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,13 @@ class TaskTypeSpec:
     answer anywhere in the text; both may raise (the caller gives the fallback answer).
     check_answer(answer, option_numbers) -> reason or None: a type's own validity rule, beyond
     the answer form and "an integer answer is one of the options".
+
+    A task file's `output_field` (the truth) may differ in form from what a model answers: a
+    ranking's truth may be relevance weights. truth / check_truth: the truth's form and rule for
+    task inputs (default: the answer's); a generated task's `output_field` is an answer.
+    answer_of_truth(truth): the answer that scores best (what SFT teaches, what an example
+    shows); metric_truth(truth): the truth as the type's metric reads it. `problems` gives each
+    drop reason of check_answer/check_truth in words, for the errors of eval-set validation.
     """
 
     name: str
@@ -54,12 +68,24 @@ class TaskTypeSpec:
     constrained: bool = False
     max_new_tokens: int = 64
     check_answer: Callable = _no_problem
+    truth: str = ""
+    check_truth: Callable | None = None
+    answer_of_truth: Callable = _same
+    metric_truth: Callable = _same
+    problems: dict = field(default_factory=dict)
     # The study's extra metrics for this type, reported beside its own (names in evaluation).
     study_extras: tuple = ()
     # Other spellings a model uses for the name, after lower-casing and spaces to underscores.
     aliases: tuple = ()
     # How the config docs name the type ("an NER answer").
     label: str = field(default="")
+
+    @property
+    def truth_form(self):
+        return self.truth or self.answer
+
+    def truth_problem(self, truth, options):
+        return (self.check_truth or self.check_answer)(truth, options)
 
     @property
     def fallback_answer(self):

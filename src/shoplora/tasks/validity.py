@@ -3,7 +3,8 @@
 import json
 import re
 
-from shoplora.tasks.spec import FORM_WORDS, INTEGER, INTEGER_LIST, STRING, STRING_LIST
+from shoplora.tasks.relevance import is_number
+from shoplora.tasks.spec import FORM_WORDS, INTEGER, INTEGER_LIST, RELEVANCE, STRING, STRING_LIST
 from shoplora.tasks.types import REQUIRED_FIELDS, is_task_type, spec
 
 _OPTION_LINE = re.compile(r"^\s*(\d+)[.)]\s+\S", re.MULTILINE)
@@ -24,11 +25,17 @@ def _has_answer_form(answer, form):
         return isinstance(answer, list) and all(_is_int(x) for x in answer)
     if form == STRING_LIST:
         return isinstance(answer, list) and all(isinstance(x, str) and x.strip() for x in answer)
+    if form == RELEVANCE:
+        return isinstance(answer, list) and all(is_number(x) for x in answer)
     return form == STRING and isinstance(answer, str)
 
 
-def invalid_reason(rec):
-    """Why a task record cannot be used for training, or None when it is valid."""
+def invalid_reason(rec, generated=False):
+    """Why a task record cannot be used for training, or None when it is valid.
+
+    generated: the record is a model's output, so its `output_field` must be an answer (a
+    ranking an order, not weights); task inputs may hold any truth their type accepts.
+    """
     for field in REQUIRED_FIELDS:
         value = rec.get(field)
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -38,18 +45,25 @@ def invalid_reason(rec):
     if not is_task_type(rec["task_type"]):
         return "invalid:task_type"
     task_spec, answer = spec(rec["task_type"]), rec["output_field"]
-    if not _has_answer_form(answer, task_spec.answer):
+    form = task_spec.answer if generated else task_spec.truth_form
+    if not _has_answer_form(answer, form):
         return "invalid:output_type"
     options = _option_numbers(rec["input_field"])
-    if task_spec.answer == INTEGER and options and answer not in options:
+    if form == INTEGER and options and answer not in options:
         return "invalid:answer_not_an_option"
-    if task_spec.answer == INTEGER_LIST and options and any(x not in options for x in answer):
+    if form == INTEGER_LIST and options and any(x not in options for x in answer):
         return "invalid:answer_out_of_range"
-    return task_spec.check_answer(answer, options)
+    return task_spec.check_answer(answer, options) if generated else task_spec.truth_problem(answer, options)
+
+
+def target_text(task):
+    """A task's answer as the string the model is trained to produce (LLaMA-Factory needs
+    strings): the answer its truth calls for (a ranking's order, when the truth is weights)."""
+    return answer_text(spec(task["task_type"]).answer_of_truth(task["output_field"]))
 
 
 def answer_text(answer):
-    """The answer as the string the model is trained to produce (LLaMA-Factory needs strings)."""
+    """An answer as a string: text as is, integers joined by commas, anything else as JSON."""
     if isinstance(answer, str):
         return answer
     if isinstance(answer, list) and all(_is_int(x) for x in answer):
@@ -61,15 +75,23 @@ def eval_answer_problem(rec):
     """Why an eval row's answer cannot be scored as its task type expects, or None.
 
     Looser than `invalid_reason`, because official eval sets are used unchanged: a generation
-    answer may be a list of references, and a ranking truth need not be a permutation.
+    answer may be a list of references. A ranking truth is held to its type's rule (weights one
+    per candidate, none negative; an order lists every candidate).
     """
     task_type, answer = rec["task_type"], rec["output_field"]
-    form = spec(task_type).answer
+    task_spec = spec(task_type)
+    form = task_spec.truth_form
     if form == STRING and isinstance(answer, list) and answer and all(isinstance(a, str) for a in answer):
         return None
     if not _has_answer_form(answer, form):
         return f"is {answer!r}, but a {task_type} answer must be {FORM_WORDS[form]}"
+    if isinstance(answer, list) and not answer and form in (INTEGER_LIST, RELEVANCE):
+        return f"is [], but a {task_type} answer must not be empty"
     options = _option_numbers(rec["input_field"])
     if options and form == INTEGER and answer not in options:
         return f"is {answer}, which is not one of the options {options}"
+    reason = task_spec.check_truth(answer, options) if task_spec.check_truth else None
+    if reason:
+        shown = f" (the prompt lists {len(options)})" if options else ""
+        return f"is {answer!r}, but {task_spec.problems.get(reason, reason)}{shown}"
     return None
