@@ -13,7 +13,7 @@ import yaml
 
 from shoplora.evaluation.metrics import minilm_path
 from shoplora.evaluation.scoring import score_predictions
-from shoplora.evaluation.table import summary_table
+from shoplora.evaluation.table import summary_table, to_markdown
 from shoplora.tasks.records import load_tasks
 
 from conftest import REPO, make_workdir, planned_jobs, run_snakemake
@@ -92,6 +92,47 @@ def test_table_from_one_mixed_file_has_type_and_task_rows():
         "generation",
     }
     assert table.iloc[-1]["n"] == 9
+
+
+def test_table_has_a_row_per_track_with_the_mean_of_its_tasks():
+    _, preds = predictions()
+    paths = {"multilingual-sent-transformer": minilm_path()}
+    base = {**score_predictions(preds, "strict", paths), "model": "base"}
+    tuned = {**score_predictions([{**p, "response": ""} for p in preds], "strict", paths), "model": "finetuned"}
+    table = summary_table([base, tuned], resamples=200)
+    tracks = table[table["level"] == "track"].set_index("track")
+    by_track = {}
+    for task in base["per_task"]:
+        by_track.setdefault(task["track"], []).append(task["score"])
+    assert sorted(tracks.index) == sorted(by_track) and len(by_track) == 3
+    for track, scores in by_track.items():
+        assert tracks.loc[track, "base"] == pytest.approx(sum(scores) / len(scores))
+        assert tracks.loc[track, "base_ci_low"] <= tracks.loc[track, "base"] <= tracks.loc[track, "base_ci_high"]
+    assert tracks["n"].sum() == 9 and table.iloc[-1]["level"] == "overall"
+    names = table[table["level"] == "task_name"].set_index("task_name")
+    assert names.loc["query_product_ranking", "track"] == "amazon-kdd-cup-24-user-behavior-alignment"
+    markdown = to_markdown(table, "strict")
+    section = markdown.split("Per KDD Cup 2024 track")[1]
+    assert section.count("| amazon-kdd-cup-24-") == 3
+    main, tracks_and_extras = markdown.split("Per KDD Cup 2024 track")
+    assert "amazon-kdd-cup-24-" not in main.split("| --- |")[-1]
+    extras = tracks_and_extras.split("the study's extra columns")[1]
+    assert "amazon-kdd-cup-24-" not in extras and "\n|  |  |" not in extras  # no track rows there
+
+
+def test_a_table_without_tracks_has_no_track_rows():
+    rows = load_tasks(REPO / "resources/eval/ranking.jsonl", "eval")[:4]
+    preds = [{**t, "response": "1,2,3,4,5"} for t in rows]
+    table = summary_table([{**score_predictions(preds, "strict"), "model": m} for m in ("base", "finetuned")], 0)
+    assert "track" not in set(table["level"]) and "Per KDD Cup" not in to_markdown(table, "strict")
+
+
+def test_a_task_name_cannot_break_the_markdown_table():
+    preds = [{"task_type": "multiple-choice", "task_name": "a|b\nc", "metric": "accuracy", "output_field": 1,
+              "response": "1", "id": "x"}]  # fmt: skip
+    table = summary_table([{**score_predictions(preds, "strict"), "model": m} for m in ("base", "finetuned")], 0)
+    row = next(line for line in to_markdown(table, "strict").splitlines() if "a\\|b" in line)
+    assert row.count(" | ") == to_markdown(table, "strict").splitlines()[2].count(" | ")
 
 
 @pytest.mark.workflow

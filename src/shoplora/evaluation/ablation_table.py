@@ -40,12 +40,14 @@ def ablation_table(scores, ablations, resamples=10_000, seed=0, confidence=0.95)
     one per variant overall (the kit's macro-average over task names)."""
     # Only the base scores are read from this table: no bootstrap for it.
     main = summary_table(_relabelled(scores, {"base": "base", "finetuned": "finetuned"}), 0)
-    base = {(r.level, r.task_type): r.base for r in main.itertuples() if r.level != "task_name"}
+    # Per task type and overall: an official eval set's track rows are left to the metrics table.
+    summary_levels = ("task_type", "overall")
+    base = {(r.level, r.task_type): r.base for r in main.itertuples() if r.level in summary_levels}
     rows = []
     for variant, changes in ablations.items():
         versus = _relabelled(scores, {"finetuned": "base", model_name(variant): "finetuned"})
         table = summary_table(versus, resamples, seed, confidence)
-        for r in table[table["level"] != "task_name"].itertuples():
+        for r in table[table["level"].isin(summary_levels)].itertuples():
             rows.append(
                 {
                     "variant": variant,

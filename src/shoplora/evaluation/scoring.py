@@ -65,7 +65,8 @@ def score_rows(predictions, parse_mode, sentence_model_paths=None):
     for i, p in enumerate(predictions):
         by_metric[p["metric"]].append(i)
     for metric, idx in by_metric.items():
-        truths = [predictions[i]["output_field"] for i in idx]
+        # As the metric reads a truth: a ranking order as relevance weights (official ones as they are).
+        truths = [spec(predictions[i]["task_type"]).metric_truth(predictions[i]["output_field"]) for i in idx]
         strict = _metric_values(metric, [records[i]["answer"] for i in idx], truths, sentence_model_paths)
         chosen = list(strict)
         if parse_mode == "lenient":
@@ -88,15 +89,18 @@ def score_rows(predictions, parse_mode, sentence_model_paths=None):
             if error:
                 records[i]["reason"] = f"metric error: {error}"
     for p, record in zip(predictions, records):
-        record.update(id=p.get("id"), task_name=p["task_name"], task_type=p["task_type"], metric=p["metric"])
+        record.update(id=p.get("id"), task_name=p["task_name"], task_type=p["task_type"], metric=p["metric"],
+                      track=p.get("track"))  # fmt: skip
     return records
 
 
 def aggregate(records):
-    """{task_name: {task_type, metric, indices, score}} in order of first appearance, as the kit."""
+    """{task_name: {task_type, metric, track, indices, score}} in order of first appearance, as
+    the kit; a task's type, metric and track are those of its first row."""
     tasks = {}
     for i, r in enumerate(records):
-        task = tasks.setdefault(r["task_name"], {"task_type": r["task_type"], "metric": r["metric"], "indices": []})
+        first = {"task_type": r["task_type"], "metric": r["metric"], "track": r.get("track"), "indices": []}
+        task = tasks.setdefault(r["task_name"], first)
         task["indices"].append(i)
     for task in tasks.values():
         rows = [records[i] for i in task["indices"]]
@@ -127,6 +131,8 @@ def score_predictions(predictions, parse_mode, sentence_model_paths=None):
             "score": task["score"],
             "parse_failures": sum(r["failed"] for r in rows),
         }
+        if task["track"]:
+            entry["track"] = task["track"]
         for extra in spec(task["task_type"]).study_extras:
             fn = EXTRA_METRICS[extra]
             values = []
