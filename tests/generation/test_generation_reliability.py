@@ -1,6 +1,7 @@
 """Retries, waits, limits, kills and resumes against the fault-injecting server (real HTTP)."""
 
 import asyncio
+import io
 import json
 import os
 import random
@@ -66,16 +67,16 @@ def run(srv, tmp_path, **kw):
 
 def test_retry_after_in_seconds_is_honoured(server, tmp_path):
     srv = server([(429, {"Retry-After": "1"})])
-    stats, seconds, _ = run(srv, tmp_path, num_requests=1)
+    stats, seconds, _ = run(srv, tmp_path, num_requests=1, backoff_cap_s=5)
     assert stats["success"] == 1 and stats["errors"] == {"http_429": 1}
-    assert seconds >= 1.0  # waited as told, not the 0.2 s backoff
+    assert seconds >= 1.0  # waited as told (within the cap), not the 0.2 s backoff
 
 
 def test_retry_after_as_http_date_is_honoured(server, tmp_path):
     from email.utils import formatdate
 
     srv = server([(503, {"Retry-After": formatdate(time.time() + 2, usegmt=True)})])
-    stats, seconds, _ = run(srv, tmp_path, num_requests=1)
+    stats, seconds, _ = run(srv, tmp_path, num_requests=1, backoff_cap_s=5)
     assert stats["success"] == 1 and seconds >= 1.0  # the date has whole-second resolution
 
 
@@ -85,6 +86,53 @@ def test_without_retry_after_backoff_is_bounded_by_the_cap(server, tmp_path):
     assert stats["success"] == 1 and stats["retries"] == 3
     assert stats["errors"] == {"http_429": 1, "http_500": 1, "http_502": 1}
     assert seconds < 2.0
+
+
+def test_a_retry_after_of_years_waits_no_longer_than_the_cap(server, tmp_path):
+    srv = server([(429, {"Retry-After": "99999999"})])
+    stats, seconds, _ = run(srv, tmp_path, num_requests=1, backoff_cap_s=0.3)
+    assert stats["success"] == 1 and stats["errors"] == {"http_429": 1}
+    assert seconds < 5
+
+
+ODD_ANSWERS = [
+    ("body", b"[1, 2, 3]"),
+    ("body", json.dumps({"choices": [{"message": {"content": "x"}}], "usage": "lots"}).encode()),
+    ("body", json.dumps({"choices": ["hello"]}).encode()),
+    ("body", json.dumps({"choices": [{"message": {"content": 7}}]}).encode()),
+    ("huge", 20 * 2**20),
+]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_odd_or_endless_200_is_a_bad_response_record_not_a_crash(server, tmp_path, stream):
+    script = ODD_ANSWERS if not stream else [("huge", 20 * 2**20)]
+    srv = server(script)
+    stats, _, requests = run(srv, tmp_path, num_requests=len(script), max_retries=0, stream=stream)
+    assert stats["failures_by_reason"] == {"bad_response": len(script)} and stats["success"] == 0
+    records = final_records(read_cache(tmp_path / "cache.jsonl"), requests)
+    assert [r["error"] for r in records] == ["bad_response"] * len(script)
+    # The next run asks again, and takes the good answers.
+    stats, _, _ = run(srv, tmp_path, num_requests=len(script), stream=stream)
+    assert stats["success"] == len(script)
+
+
+def test_a_provider_that_echoes_the_key_gets_it_neither_logged_nor_stored(server, tmp_path):
+    from shoplora.generation.modes import run_with_fallback
+
+    secret = "sk-ECHOED-9c1e5b7f3a"
+    echoed = {"choices": [{"message": {"content": f"You sent Bearer {secret}"}, "finish_reason": "stop"}]}
+    srv = server([("echo", 400), ("body", json.dumps(echoed).encode())])
+    prov = provider(srv.base_url, num_requests=1, output="json_object", max_retries=0, stream=False)
+    requests = build_requests(prov, SEEDS, {"generation": "{examples} {k} {n}"})
+    log = io.StringIO()
+    mode, _, stats = run_with_fallback(
+        prov, lambda mode: [dict(r, response_format={"type": mode}) if mode != "text" else r for r in requests],
+        tmp_path / "cache.jsonl", api_key=secret, log=log,
+    )  # fmt: skip
+    assert mode == "text" and stats["success"] == 1
+    assert "rejected response_format" in log.getvalue() and "[redacted]" in log.getvalue()
+    assert secret not in log.getvalue() and secret not in (tmp_path / "cache.jsonl").read_text()
 
 
 # What a body cut off and an HTML page count as, answered whole and streamed.
@@ -306,10 +354,18 @@ def test_two_jobs_on_one_cache_never_buy_an_answer_twice(server, tmp_path):
     cache in use; the cache lock makes the second wait and buy only what is still missing."""
     srv = server(latency=0.05)
     prov, requests, prompt_of, cache, first = start_client(srv, tmp_path, num_requests=20, max_concurrency=2)
-    time.sleep(0.5)  # the first job holds the lock and is buying
-    second = client(prov, cache, key="sk-second")
+    deadline = time.monotonic() + 60
+    while not srv.received and time.monotonic() < deadline:
+        time.sleep(0.01)  # the first job holds the lock once it is buying
+    # Its answers are held back until the second job says it waits, however busy the machine.
+    with srv.send_lock:
+        second = client(prov, cache, key="sk-second")
+        waiting = [second.stderr.readline()]
+        while "another job is using" not in waiting[-1] and waiting[-1]:
+            waiting.append(second.stderr.readline())
     out_first, err_first = first.communicate(timeout=120)
     out_second, err_second = second.communicate(timeout=120)
+    err_second = "".join(waiting) + err_second
     assert first.returncode == 0 and second.returncode == 0, err_first + err_second
     assert "another job is using" in err_second
     assert sorted(srv.served_ok.values()) == [1] * 20  # every prompt answered exactly once

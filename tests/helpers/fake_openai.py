@@ -10,6 +10,10 @@ the next action from a script, then answers normally:
                             (streamed: half the events, then the connection closed)
 - "cut_clean"               streamed: half the events, then a clean end with no finish reason
 - "not_json"                a 200 whose body is HTML
+- ("body", bytes)           a 200 with that body (a JSON list, odd `usage`, ...), never streamed
+- ("echo", status)          that status with the request's headers in the body, as some
+                            gateways answer a request they refuse (the API key included)
+- ("huge", n_bytes)         a 200 of n_bytes of JSON whitespace, sent in 1 MiB pieces
 
 A request with `stream: true` is answered with server-sent events (chunked), the completion
 in a few parts after a keep-alive comment, as hosted APIs stream.
@@ -147,6 +151,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
         self.wfile.flush()
 
+    def _send_huge(self, size):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        piece = b" " * 2**20
+        try:
+            for start in range(0, size, len(piece)):
+                self.wfile.write(piece[: min(len(piece), size - start)])
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading: what the cap is for
+        self.close_connection = True
+
     def _send_stream(self, text, cut=None):
         """The completion as server-sent events; cut: "truncated" (connection closed) or
         "cut_clean" (the stream ends) after half of the parts."""
@@ -211,6 +228,17 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(action, tuple) and action[0] == "sleep":
             time.sleep(action[1])
             action = "ok"
+        if isinstance(action, tuple) and action[0] == "body":
+            self._send(200, action[1])
+            return
+        if isinstance(action, tuple) and action[0] == "echo":
+            auth = self.headers.get("Authorization")
+            message = f"invalid response_format for the request with Authorization: {auth} ({dict(self.headers)})"
+            self._send(action[1], json.dumps({"error": {"message": message}}).encode())
+            return
+        if isinstance(action, tuple) and action[0] == "huge":
+            self._send_huge(action[1])
+            return
         if isinstance(action, tuple):
             status, headers = action
             self._send(status, b'{"error": "injected"}', headers)

@@ -31,6 +31,9 @@ from shoplora.generation.progress import Progress
 
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 UNKNOWN_MAX_TOKENS = 1024
+# The most of one response that is read: far above any answer a token budget allows, far
+# below what a broken or hostile provider could make a job hold in memory.
+MAX_RESPONSE_BYTES = 16 * 2**20
 
 
 class FatalProviderError(RuntimeError):
@@ -41,14 +44,52 @@ class ResponseFormatRejected(FatalProviderError):
     """A 400 whose message names `response_format`: the provider does not take this output mode."""
 
 
-def names_response_format(response):
+def names_response_format(text):
     """True when an error response is about `response_format` (or its json_schema/json_object)."""
-    text = response.text.lower()
-    return any(word in text for word in ("response_format", "json_schema", "json_object"))
+    return any(word in text.lower() for word in ("response_format", "json_schema", "json_object"))
 
 
 class StreamCut(ValueError):
     """A streamed answer that ended before the server said it was complete."""
+
+
+class BadResponse(ValueError):
+    """A 200 that is not a chat completion (wrong shape, or over MAX_RESPONSE_BYTES)."""
+
+
+def redact(text, secrets):
+    """`text` with every secret replaced: a provider may echo the request, key included."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+async def read_capped(response):
+    """The body, read up to MAX_RESPONSE_BYTES; BadResponse beyond it."""
+    chunks, size = [], 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise BadResponse(f"response over {MAX_RESPONSE_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def checked_completion(data):
+    """`data` when it has a chat completion's shape (choices[0].message, usage an object);
+    BadResponse otherwise, so an odd answer is a failure record, never a crash."""
+    if not isinstance(data, dict) or not isinstance(data.get("choices"), list) or not data["choices"]:
+        raise BadResponse("no choices")
+    choice = data["choices"][0]
+    if not isinstance(choice, dict) or not isinstance(choice.get("message"), dict):
+        raise BadResponse("a choice without a message")
+    usage = data.get("usage")
+    if usage is not None and not (
+        isinstance(usage, dict) and all(isinstance(v, (int, float)) for k, v in usage.items() if k.endswith("_tokens"))
+    ):
+        raise BadResponse("usage is not token counts")
+    return data
 
 
 class TooManyFailures(RuntimeError):
@@ -158,8 +199,9 @@ def fatal_message(status, provider):
 class _Session:
     """One provider's run: client, limits, cache file, counters and progress display."""
 
-    def __init__(self, provider, out_fh, stats, progress):
+    def __init__(self, provider, out_fh, stats, progress, secrets=()):
         self.provider, self.out_fh, self.stats, self.progress = provider, out_fh, stats, progress
+        self.secrets = tuple(s for s in secrets if s)
         self.requests_bucket = request_bucket(provider["requests_per_minute"])
         self.tokens_bucket = bucket(provider["tokens_per_minute"])
         # A request without max_tokens may use up to the server's own cap; budget for a large one.
@@ -185,7 +227,8 @@ class _Session:
         self.progress.update(self.stats)
 
     async def _attempt(self, client, body, request):
-        """One try; `body` is the encoded JSON (encoded once for all retries)."""
+        """One try; `body` is the encoded JSON (encoded once for all retries).
+        Returns (response, completion or None, error body text)."""
         estimate = estimate_tokens(request["messages"], self.max_tokens)
         await self.requests_bucket.acquire(1)
         await self.tokens_bucket.acquire(estimate)
@@ -193,20 +236,20 @@ class _Session:
         headers = {"Idempotency-Key": request["id"]}
         try:
             async with asyncio.timeout(self.total_timeout):  # no extra task, unlike wait_for; None: no limit
-                if self.provider["stream"]:
-                    async with client.stream("POST", "/chat/completions", content=body, headers=headers) as response:
-                        data = await read_stream(response, self._part_received) if response.status_code == 200 else None
-                        if data is None:
-                            await response.aread()
-                else:
-                    response = await client.post("/chat/completions", content=body, headers=headers)
-                    data = response.json() if response.status_code == 200 else None
+                async with client.stream("POST", "/chat/completions", content=body, headers=headers) as response:
+                    data, text = None, ""
+                    if response.status_code != 200:
+                        text = (await read_capped(response)).decode("utf-8", "replace")
+                    elif self.provider["stream"]:
+                        data = await read_stream(response, self._part_received)
+                    else:
+                        data = json.loads(await read_capped(response))
             if data is not None:
-                usage = data.get("usage") or {}
+                usage = checked_completion(data).get("usage") or {}
                 used = int(usage.get("prompt_tokens") or 0) + int(usage.get("completion_tokens") or 0) or estimate
-                return response, data
+                return response, data, text
             used = 0 if response.status_code in (429, 401, 403) else estimate // 4
-            return response, None
+            return response, None, text
         finally:
             self.tokens_bucket.settle(estimate, used)
 
@@ -225,29 +268,35 @@ class _Session:
             attempts += 1
             wait = None
             try:
-                response, data = await self._attempt(client, body, request)
+                response, data, text = await self._attempt(client, body, request)
                 if data is not None:
+                    choice = data["choices"][0]
+                    content = choice["message"].get("content")
+                    if isinstance(content, str):
+                        choice = {**choice, "message": {**choice["message"], "content": redact(content, self.secrets)}}
                     outcome = RequestOutcome.success(
-                        request, attempts, time.monotonic() - started, data["choices"][0], data.get("usage"),
+                        request, attempts, time.monotonic() - started, choice, data.get("usage"),
                         sampling.get("max_tokens"),
                     )  # fmt: skip
                     break
-                if response.status_code == 400 and request.get("response_format") and names_response_format(response):
+                if response.status_code == 400 and request.get("response_format") and names_response_format(text):
                     raise ResponseFormatRejected(
                         f"provider '{provider['name']}' rejected response_format "
-                        f"{request['response_format']['type']}: {response.text[:300]}"
+                        f"{request['response_format']['type']}: {redact(text, self.secrets)[:300]}"
                     )
                 if response.status_code not in RETRY_STATUS:
                     raise FatalProviderError(fatal_message(response.status_code, provider))
                 error = f"http_{response.status_code}"
                 wait = retry_after_seconds(response.headers.get("retry-after"))
+                if wait is not None:  # a server may ask for years; the cap bounds every wait
+                    wait = min(wait, provider["backoff_cap_s"])
             except (TimeoutError, httpx.TimeoutException):
                 error = "timeout"
             except StreamCut as err:
                 error = f"stream_cut:{err}"
             except httpx.TransportError as err:
                 error = f"connection:{type(err).__name__}"
-            except (ValueError, KeyError, IndexError, TypeError):
+            except (ValueError, KeyError, IndexError, TypeError, AttributeError):
                 error = "bad_response"
             self.stats["errors"][error] = self.stats["errors"].get(error, 0) + 1
             if attempts > max_retries:
@@ -263,6 +312,23 @@ class _Session:
         self._write(outcome.to_record())
 
 
+async def _capped_lines(response):
+    """The body's lines; BadResponse once it passes MAX_RESPONSE_BYTES characters, even
+    without a line break (httpx's aiter_lines would hold a whole endless line)."""
+    size, pending = 0, ""
+    async for text in response.aiter_text():
+        size += len(text)
+        if size > MAX_RESPONSE_BYTES:
+            raise BadResponse(f"stream over {MAX_RESPONSE_BYTES} characters")
+        pending += text
+        if "\n" in text:
+            *lines, pending = pending.split("\n")
+            for line in lines:
+                yield line.rstrip("\r")
+    if pending:
+        yield pending.rstrip("\r")
+
+
 async def read_stream(response, on_part=None):
     """The chat completion that a 200 stream of server-sent events assembles to, in the shape
     of a non-streamed answer. Raises StreamCut when the stream ends (or the connection breaks)
@@ -270,7 +336,7 @@ async def read_stream(response, on_part=None):
     for each part of the answer's text as it arrives."""
     parts, finish_reason, usage, error = [], None, {}, None
     try:
-        async for line in response.aiter_lines():
+        async for line in _capped_lines(response):
             if not line.startswith("data:"):
                 continue  # comments (keep-alives), event names, blank separators
             data = line[5:].strip()
@@ -353,7 +419,7 @@ async def _run(provider, requests, out_path, api_key, stats, progress):
         clients = make_clients(provider, timeout, headers, min(limit, len(requests)))
         try:
             with open(out_path, "a", encoding="utf-8") as out_fh:
-                session = _Session(provider, out_fh, stats, progress)
+                session = _Session(provider, out_fh, stats, progress, secrets=[api_key])
                 queue = iter(requests)
 
                 async def worker(client):
