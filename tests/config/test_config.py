@@ -88,6 +88,25 @@ def test_every_schema_key_has_description_and_is_documented():
             "config key curate.tokenizer: 'unicode' needs curate.scorer 'rouge-score'",
         ),
         (lambda c: c.update(unknown_section={}), "Additional properties are not allowed ('unknown_section'"),
+        # YAML's .inf and .nan pass a schema's number type and bounds.
+        (lambda c: c["train_sft"].update(learning_rate=float("inf")), "config key train_sft.learning_rate: inf is not"),
+        (
+            lambda c: c["curate"].update(near_duplicate_threshold=float("nan")),
+            "config key curate.near_duplicate_threshold: nan is not a finite number",
+        ),
+        # The local server answered these 500 and the client retried them as server errors.
+        (
+            lambda c: c["generation"]["providers"]["local"]["sampling"].update(max_tokens=-5),
+            "config key generation.providers.local.sampling.max_tokens: -5 is less than the minimum of 1",
+        ),
+        (
+            lambda c: c["generation"]["providers"]["local"]["sampling"].update(repetition_penalty=float("nan")),
+            "config key generation.providers.local.sampling.repetition_penalty: nan is not a finite number",
+        ),
+        (
+            lambda c: c["generation"]["providers"]["local"]["sampling"].update(temperature=-1),
+            "config key generation.providers.local.sampling.temperature: -1 is less than the minimum of 0",
+        ),
     ],
 )
 def test_bad_config_names_the_key(mutate, message):
@@ -184,6 +203,31 @@ def test_task_type_enum_is_the_registry():
         (
             {"input_field": "Which brands?", "output_field": "Acme", "task_type": "named_entity_recognition"},
             "bad.jsonl:2: field 'output_field' is 'Acme', but a named_entity_recognition answer must be a list",
+        ),
+        # A metric that cannot read the type's answers scored every row 0, the reason only in
+        # the rows file; an unknown one failed after inference.
+        (
+            {
+                "input_field": "Pick one\n0. a\n1. b",
+                "output_field": 1,
+                "task_type": "multiple-choice",
+                "metric": "micro f1",
+            },
+            "bad.jsonl:2: field 'metric' is 'micro f1', which scores a list of non-empty strings, but a "
+            "multiple-choice answer is an integer",
+        ),
+        (
+            {
+                "input_field": "Pick one\n0. a\n1. b",
+                "output_field": 1,
+                "task_type": "multiple-choice",
+                "metric": "acuracy",
+            },
+            "bad.jsonl:2: field 'metric' has unknown value 'acuracy'; expected one of accuracy, hit rate@3",
+        ),
+        (
+            {"input_field": "Rank\n1. a\n2. b", "output_field": [], "task_type": "ranking"},
+            "bad.jsonl:2: field 'output_field' is [], but a ranking answer must not be empty",
         ),
     ],
 )

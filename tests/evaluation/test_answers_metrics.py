@@ -129,3 +129,12 @@ def test_a_task_name_is_one_task_whatever_its_rows_types_as_in_the_kit():
     ]
     (task,) = score_predictions(preds, "strict")["per_task"]
     assert (task["task_type"], task["n"], task["score"]) == ("multiple-choice", 2, 0.5)
+
+
+def test_every_metric_validation_knows_is_one_scoring_has():
+    """Validation (tasks/spec.py's METRIC_FORMS) and scoring name the same metrics."""
+    from shoplora.tasks.spec import METRIC_FORMS
+    from shoplora.tasks.types import POOLED_METRIC
+
+    scored = set(metrics.SIMPLE) | {POOLED_METRIC, "sent-transformer", "multilingual-sent-transformer"}
+    assert set(METRIC_FORMS) == scored

@@ -264,3 +264,40 @@ def test_lenient_mode_with_nothing_to_rescore_loads_no_model():
 
     # Every lenient reading equal to the strict one leaves an empty batch for the sentence model.
     assert _metric_values("sent-transformer", [], [], None) == []
+
+
+def test_score_command_refuses_what_would_score_a_silent_zero(tmp_path):
+    """Each case used to exit 0 (a NaN truth scored 0 with "failed 0") or end in a traceback."""
+    import subprocess
+
+    from conftest import BIN
+
+    good = row("multiple-choice", "accuracy", 2, "2", task_name="mc", id="a")
+    cases = {
+        "nan.jsonl": (json.dumps(good) + "\n" + json.dumps({**good, "output_field": float("nan")}) + "\n",
+                      "nan.jsonl:2: field 'output_field' is nan, but a multiple-choice answer must be an integer"),
+        "empty.jsonl": ("\n", "empty.jsonl: no predictions (the file is empty)"),
+        "metric.jsonl": (json.dumps({**good, "metric": "acuracy"}) + "\n",
+                         "metric.jsonl:1: field 'metric' has unknown value 'acuracy'"),
+        "misfit.jsonl": (json.dumps({**good, "metric": "micro f1"}) + "\n",
+                         "misfit.jsonl:1: field 'metric' is 'micro f1', which scores a list of non-empty strings"),
+        "ranking.jsonl": (json.dumps(row("ranking", "ndcg", [], "1,2", task_name="r")) + "\n",
+                          "ranking.jsonl:1: field 'output_field' is [], but a ranking answer must not be empty"),
+    }  # fmt: skip
+    for name, (text, _) in cases.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "binary.jsonl").write_bytes(json.dumps(good).encode() + b"\n\x89PNG\xff\xfe\n")
+    cases["binary.jsonl"] = (None, "binary.jsonl:2: not UTF-8 text")
+    (tmp_path / "folder").mkdir()
+    cases["folder"] = (None, "folder: is a folder")
+    for name, (_, message) in cases.items():
+        proc = subprocess.run([str(BIN / "shoplora"), "score", str(tmp_path / name)], capture_output=True, text=True)
+        assert proc.returncode != 0 and f"shoplora score: {tmp_path / name}" in proc.stderr, (name, proc.stderr)
+        assert message in proc.stderr and "Traceback" not in proc.stderr, (name, proc.stderr)
+    # An --out that cannot be written (here its folder is a file; a full disk is the same OSError).
+    (tmp_path / "good.jsonl").write_text(json.dumps(good) + "\n")
+    out = tmp_path / "good.jsonl" / "scores.json"
+    proc = subprocess.run([str(BIN / "shoplora"), "score", str(tmp_path / "good.jsonl"), "--out", str(out)],
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode != 0 and f"shoplora score: {tmp_path / 'good.jsonl'}" in proc.stderr, proc.stderr
+    assert "File exists" in proc.stderr and "Traceback" not in proc.stderr

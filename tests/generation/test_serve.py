@@ -205,3 +205,29 @@ def test_generate_on_a_busy_machine_answers_every_request_without_a_timeout(idle
     assert served["sequences_started"] == 6
     idle_stats, idle_records, idle_tasks, _ = idle_run
     assert len(tasks) == len(idle_tasks)
+
+
+@pytest.mark.parametrize(
+    "change, status, words",
+    [
+        ({"temperature": -1}, 400, "temperature must be at least 0"),
+        ({"top_p": 5}, 400, "top_p must be above 0.0 and at most 1.0"),
+        ({"repetition_penalty": float("nan")}, 400, "repetition_penalty must be a finite number"),
+        ({"max_tokens": -5}, 400, "max_tokens must be an integer of at least 1"),
+        ({"response_format": "json"}, 400, "response_format must be an object"),
+        ({"messages": [{"role": "user", "content": "x" * 5_000_000}]}, 413, "characters"),
+    ],
+)
+def test_a_bad_or_oversized_request_is_refused_at_once_with_the_reason(local_server, change, status, words):
+    body = {"model": "m", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4, **change}
+    started = time.monotonic()
+    # json.dumps writes NaN as the bare token NaN, which Python's JSON reader (the server's) accepts.
+    response = httpx.post(f"{local_server}/chat/completions", content=json.dumps(body), timeout=60)
+    assert response.status_code == status and words in response.json()["error"]["message"]
+    assert time.monotonic() - started < 5  # refused before tokenising a 5 MB prompt
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b'"hello"', b"not json"])
+def test_a_body_that_is_not_a_request_object_is_a_400(local_server, body):
+    response = httpx.post(f"{local_server}/chat/completions", content=body, timeout=60)
+    assert response.status_code == 400

@@ -15,7 +15,7 @@ from shoplora.evaluation.scoring import score_rows
 from shoplora.generation.prompts import format_example, format_examples
 from shoplora.tasks.records import TaskFormatError, load_tasks
 from shoplora.tasks.relevance import is_order, order_of, weights_of
-from shoplora.tasks.validity import eval_answer_problem, invalid_reason
+from shoplora.tasks.validity import eval_row_problem, invalid_reason
 
 from helpers import kit_rules
 
@@ -102,7 +102,7 @@ def test_an_eval_set_with_a_wrong_ranking_truth_names_file_line_and_field(tmp_pa
     good = {**ranking([1, 0.01, 0.1, 1, 0]), "task_name": "task12", "metric": "ndcg"}
     path.write_text(json.dumps(good) + "\n" + json.dumps({**good, "output_field": truth}) + "\n")
     with pytest.raises(TaskFormatError, match=rf"dev.json:2: field 'output_field' is .*{words}"):
-        load_tasks(path, "eval", check=eval_answer_problem)
+        load_tasks(path, "eval", check=eval_row_problem)
 
 
 def test_sft_learns_the_order_the_weights_call_for():

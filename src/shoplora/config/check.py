@@ -7,7 +7,7 @@ from shoplora.config.ablations import ablation_problems
 from shoplora.config.schema import SCHEMA_PATH, apply_defaults, load_schema, schema_errors
 from shoplora.config.templates import llamafactory_templates
 from shoplora.tasks.records import TaskFormatError, load_tasks
-from shoplora.tasks.validity import eval_answer_problem
+from shoplora.tasks.validity import eval_row_problem
 
 
 class ConfigError(ValueError):
@@ -43,7 +43,7 @@ def missing_files(config, base_dir="."):
         elif key.startswith(("eval_sets.", "select_checkpoint.dev_sets.")):
             # A bad answer would otherwise score 0 for every model, silently.
             try:
-                load_tasks(base / path, key, check=eval_answer_problem)
+                load_tasks(base / path, key, check=eval_row_problem)
             except TaskFormatError as err:
                 problems.append(f"config key {key}: {err}")
     sources = [(f"corpus.sources.{n}", s) for n, s in config["corpus"]["sources"].items()]

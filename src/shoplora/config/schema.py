@@ -1,6 +1,7 @@
 """The config schema, and the defaults it declares applied to a config (the only source of defaults)."""
 
 import copy
+import math
 from functools import cache
 from pathlib import Path
 
@@ -31,7 +32,19 @@ def schema_errors(config, schema):
 
     validator = Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    return [f"config key {_path_of(e)}: {e.message}" for e in errors]
+    return [f"config key {_path_of(e)}: {e.message}" for e in errors] + _non_finite(config)
+
+
+def _non_finite(value, path=()):
+    """YAML's .inf and .nan pass JSON Schema's `number` and its bounds (every comparison with
+    NaN is false); no key of this workflow means either."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"config key {'.'.join(map(str, path)) or '(top level)'}: {value} is not a finite number"]
+    if isinstance(value, dict):
+        return [p for key, sub in value.items() for p in _non_finite(sub, (*path, key))]
+    if isinstance(value, list):
+        return [p for i, sub in enumerate(value) for p in _non_finite(sub, (*path, i))]
+    return []
 
 
 def resolve(node, schema):

@@ -15,6 +15,7 @@ from shoplora.evaluation.scoring import score_predictions
 from shoplora.io.atomic import write_json, write_jsonl
 from shoplora.tasks.records import PREDICTION_FIELDS
 from shoplora.tasks.types import is_task_type, unknown_type_problem
+from shoplora.tasks.validity import eval_row_problem
 
 REQUIRED = tuple(field for field in PREDICTION_FIELDS if field != "id")
 
@@ -23,9 +24,25 @@ class PredictionFileError(ValueError):
     pass
 
 
+def _text(path):
+    path = Path(path)
+    if path.is_dir():
+        raise PredictionFileError(f"{path}: is a folder; give the prediction files in it")
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        problem = f"not UTF-8 text (byte {err.start}); is it a prediction file?"
+        raise PredictionFileError(f"{path}:{line}: {problem}") from None
+
+
 def read_predictions(path):
+    """The rows of one prediction file; PredictionFileError naming file, line and field for a
+    row that cannot be scored (a missing field, an unknown type or metric, a truth of the wrong
+    form such as NaN), so that no such row scores a silent 0."""
     rows = []
-    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for lineno, line in enumerate(_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -37,7 +54,12 @@ def read_predictions(path):
             raise PredictionFileError(f"{path}:{lineno}: field '{missing[0]}' is missing")
         if not is_task_type(row["task_type"]):
             raise PredictionFileError(f"{path}:{lineno}: field 'task_type' {unknown_type_problem(row['task_type'])}")
+        problem = eval_row_problem(row)
+        if problem:
+            raise PredictionFileError(f"{path}:{lineno}: {problem}")
         rows.append(row)
+    if not rows:
+        raise PredictionFileError(f"{path}: no predictions (the file is empty)")
     return rows
 
 
@@ -85,8 +107,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         score_command(args)
-    except (PredictionFileError, FileNotFoundError) as err:
+    except PredictionFileError as err:
         sys.exit(f"shoplora score: {err}")
+    except OSError as err:  # a missing file, or --out on a full disk
+        sys.exit(f"shoplora score: {err.filename or ''}: {err.strerror or err}")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ local_server.py, which starts and stops it).
 import asyncio
 import hashlib
 import json
+import math
 import os
 import queue
 import sys
@@ -55,11 +56,28 @@ SERVER_DEFAULTS = {
 class BadRequest(ValueError):
     """A request this server cannot honour; answered with 400 and the reason."""
 
+    status = 400
+
+
+class TooLarge(BadRequest):
+    """A request whose prompt cannot fit the model: answered 413 before any tokenising."""
+
+    status = 413
+
+
+# No tokenizer makes fewer tokens than one per this many characters of real text, so a prompt
+# longer than context x this cannot fit, and is refused before tokenising blocks the server.
+MAX_CHARS_PER_TOKEN = 32
+# The largest request body read at all.
+MAX_BODY_BYTES = 32 * 2**20
+
 
 def response_format_grammar(compiler, response_format):
     """A compiled grammar for the request's `response_format`, or None for free text."""
     if not response_format:
         return None
+    if not isinstance(response_format, dict):
+        raise BadRequest('response_format must be an object such as {"type": "json_object"}')
     kind = response_format.get("type")
     if kind == "text":
         return None
@@ -77,21 +95,34 @@ def response_format_grammar(compiler, response_format):
     raise BadRequest(f"response_format type {kind!r} is not supported (json_schema, json_object, text)")
 
 
+def _number(body, name, default, low, high, low_open=False):
+    """body[name] as a finite float within [low, high] (or (low, high]); BadRequest otherwise."""
+    value = body.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise BadRequest(f"{name} must be a finite number, not {value!r}")
+    if value < low or (low_open and value == low) or value > high:
+        raise BadRequest(f"{name} must be {'above' if low_open else 'at least'} {low} and at most {high}, not {value}")
+    return float(value)
+
+
 def sampling_params(body):
-    try:
-        temperature = float(body.get("temperature", 1.0) or 0.0)
-        params = SamplingParams(
-            temperature=temperature,
-            top_p=float(body.get("top_p", 1.0)) if temperature > 0 else 1.0,
-            # vLLM's and transformers' name; a small model repeats its options without it
-            repetition_penalty=float(body.get("repetition_penalty") or 1.0),
-            seed=None if body.get("seed") is None else int(body["seed"]),
-        )
-        max_tokens = int(body.get("max_tokens") or 512)
-    except (TypeError, ValueError) as err:
-        raise BadRequest(f"a sampling parameter is not a number: {err}") from err
-    if max_tokens < 1:
-        raise BadRequest("max_tokens must be at least 1")
+    # The ranges OpenAI's API accepts: a negative temperature is an error there, not greedy.
+    temperature = _number(body, "temperature", 1.0, 0.0, 2.0)
+    top_p = _number(body, "top_p", 1.0, 0.0, 1.0, low_open=True)
+    # vLLM's and transformers' name; a small model repeats its options without it
+    repetition_penalty = _number(body, "repetition_penalty", 1.0, 0.0, 10.0, low_open=True)
+    seed, max_tokens = body.get("seed"), body.get("max_tokens")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise BadRequest(f"seed must be an integer, not {seed!r}")
+    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
+        raise BadRequest(f"max_tokens must be an integer of at least 1, not {max_tokens!r}")
+    params = SamplingParams(
+        temperature=temperature, top_p=top_p if temperature > 0 else 1.0, repetition_penalty=repetition_penalty,
+        seed=seed,
+    )  # fmt: skip
+    max_tokens = max_tokens or 512
     if body.get("n", 1) != 1:
         raise BadRequest("n must be 1")
     return params, max_tokens
@@ -241,8 +272,15 @@ class LocalServer:
                 self.stats["joined"] += 1
                 return job, True
         params, max_tokens = sampling_params(body)
+        messages = body.get("messages") or []
+        chars = sum(len(m["content"]) for m in messages if isinstance(m, dict) and isinstance(m.get("content"), str))
+        if self.context and chars > self.context * MAX_CHARS_PER_TOKEN:
+            raise TooLarge(
+                f"the messages hold {chars} characters; the model's context of {self.context} tokens holds "
+                f"at most about {self.context * MAX_CHARS_PER_TOKEN}"
+            )
         try:
-            prompt_ids = self.runtime.encode_chat(body.get("messages") or [])
+            prompt_ids = self.runtime.encode_chat(messages)
         except BadMessages as err:
             raise BadRequest(str(err)) from err
         if self.context and len(prompt_ids) + max_tokens > self.context:
@@ -397,6 +435,9 @@ def build_app(server):
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request):
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return error(413, f"request body of {length} bytes; the limit is {MAX_BODY_BYTES}")
         try:
             body = await request.json()
         except ValueError:
@@ -406,7 +447,7 @@ def build_app(server):
         try:
             job, _ = server.open(body, request.headers.get("idempotency-key"))
         except BadRequest as err:
-            return error(400, str(err))
+            return error(err.status, str(err))
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             return StreamingResponse(

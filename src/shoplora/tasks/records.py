@@ -63,7 +63,7 @@ def load_tasks(path, source, strict=True, check=None):
 
     strict: a missing field or unknown task type raises TaskFormatError naming the file,
     line and field (for curated inputs such as seeds and eval sets). check: a function of a
-    record giving a problem with its answer, or None (eval sets: eval_answer_problem).
+    record giving its problem as "field '...' ...", or None (eval sets: eval_row_problem).
     Extra fields, as in the official KDD Cup `development.json`, are kept unchanged.
     """
     records = []
@@ -79,7 +79,7 @@ def load_tasks(path, source, strict=True, check=None):
         if check is not None:
             problem = check(rec)
             if problem:
-                raise TaskFormatError(f"{path}:{lineno}: field 'output_field' {problem}")
+                raise TaskFormatError(f"{path}:{lineno}: {problem}")
         rec = dict(rec)
         rec.setdefault("metric", default_metric(rec.get("task_type")))
         rec.setdefault("task_name", rec.get("task_type", ""))

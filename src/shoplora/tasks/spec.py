@@ -23,6 +23,19 @@ FORM_WORDS = {
     STRING: "a string (or a list of reference strings)",
     RELEVANCE: "a list of numbers: one relevance weight per candidate, or the candidate numbers best first",
 }
+# The ShopBench metrics, and the truth form each compares an answer with: a row whose type's
+# truth has another form would score 0 whatever the model answers.
+METRIC_FORMS = {
+    "accuracy": INTEGER,
+    "hit rate@3": INTEGER_LIST,
+    "ndcg": RELEVANCE,
+    "micro f1": STRING_LIST,
+    "rougel": STRING,
+    "bleu": STRING,
+    "jp-bleu": STRING,
+    "sent-transformer": STRING,
+    "multilingual-sent-transformer": STRING,
+}
 # What the kit's parsers fall back to when they cannot read an answer of each form.
 FALLBACK_ANSWER = {INTEGER: -1, INTEGER_LIST: [], STRING_LIST: [], STRING: ""}
 

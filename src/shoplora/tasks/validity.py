@@ -4,7 +4,7 @@ import json
 import re
 
 from shoplora.tasks.relevance import is_number
-from shoplora.tasks.spec import FORM_WORDS, INTEGER, INTEGER_LIST, RELEVANCE, STRING, STRING_LIST
+from shoplora.tasks.spec import FORM_WORDS, INTEGER, INTEGER_LIST, METRIC_FORMS, RELEVANCE, STRING, STRING_LIST
 from shoplora.tasks.types import REQUIRED_FIELDS, is_task_type, spec
 
 _OPTION_LINE = re.compile(r"^\s*(\d+)[.)]\s+\S", re.MULTILINE)
@@ -71,8 +71,9 @@ def answer_text(answer):
     return json.dumps(answer, ensure_ascii=False)
 
 
-def eval_answer_problem(rec):
-    """Why an eval row's answer cannot be scored as its task type expects, or None.
+def eval_row_problem(rec):
+    """What stops an eval row from being scored as its task type and metric expect, as
+    "field '...' ...", or None.
 
     Looser than `invalid_reason`, because official eval sets are used unchanged: a generation
     answer may be a list of references. A ranking truth is held to its type's rule (weights one
@@ -81,17 +82,26 @@ def eval_answer_problem(rec):
     task_type, answer = rec["task_type"], rec["output_field"]
     task_spec = spec(task_type)
     form = task_spec.truth_form
+    metric = rec.get("metric")
+    if metric is not None:
+        if metric not in METRIC_FORMS:
+            return f"field 'metric' has unknown value {metric!r}; expected one of {', '.join(METRIC_FORMS)}"
+        if METRIC_FORMS[metric] != form:
+            return (
+                f"field 'metric' is {metric!r}, which scores {FORM_WORDS[METRIC_FORMS[metric]]}, but a "
+                f"{task_type} answer is {FORM_WORDS[form]}"
+            )
     if form == STRING and isinstance(answer, list) and answer and all(isinstance(a, str) for a in answer):
         return None
     if not _has_answer_form(answer, form):
-        return f"is {answer!r}, but a {task_type} answer must be {FORM_WORDS[form]}"
+        return f"field 'output_field' is {answer!r}, but a {task_type} answer must be {FORM_WORDS[form]}"
     if isinstance(answer, list) and not answer and form in (INTEGER_LIST, RELEVANCE):
-        return f"is [], but a {task_type} answer must not be empty"
-    options = _option_numbers(rec["input_field"])
+        return f"field 'output_field' is [], but a {task_type} answer must not be empty"
+    options = _option_numbers(rec.get("input_field"))
     if options and form == INTEGER and answer not in options:
-        return f"is {answer}, which is not one of the options {options}"
+        return f"field 'output_field' is {answer}, which is not one of the options {options}"
     reason = task_spec.check_truth(answer, options) if task_spec.check_truth else None
     if reason:
         shown = f" (the prompt lists {len(options)})" if options else ""
-        return f"is {answer!r}, but {task_spec.problems.get(reason, reason)}{shown}"
+        return f"field 'output_field' is {answer!r}, but {task_spec.problems.get(reason, reason)}{shown}"
     return None
