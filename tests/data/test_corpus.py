@@ -83,3 +83,14 @@ def test_empty_rows_are_named_by_source_row():
     frame = pd.DataFrame({"source": "r", "text": ["a long enough text", "", "another long text"]})
     _, dropped, _ = build_pt_corpus([frame], min_chars=5)
     assert dropped["id"].tolist() == ["r:row1"]
+
+
+def test_control_characters_from_a_csv_never_reach_the_pt_text(tmp_path):
+    """A NUL in a CSV cell was kept in the post-pretraining text."""
+    pd.DataFrame({"review_text": ["Great\x00 lamp, bright\x1b[0m light", "\x00\x00", "Fine\x7f mug"]}).to_csv(
+        tmp_path / "reviews.csv", index=False
+    )
+    rows = load_source("reviews", {"path": str(tmp_path / "reviews.csv"), "text_template": "{review_text}"})
+    corpus, dropped, _ = build_pt_corpus([rows], min_chars=3)
+    assert corpus["text"].tolist() == ["Great lamp, bright[0m light", "Fine mug"]
+    assert dropped["reason"].tolist() == ["empty_text"]

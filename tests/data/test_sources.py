@@ -224,6 +224,53 @@ def test_external_task_set_column_mapping(tmp_path):
         task_set("gen", {**spec, "task_type": "poem"})
 
 
+UNREADABLE = {
+    # A bare UnicodeDecodeError named neither file nor line.
+    "latin.csv": (b"text,label\nok,1\ncaf\xe9 au lait,2\n", r"latin.csv:3: not UTF-8 text \(byte 19\)"),
+    # DuckDB found no delimiter, and the error said the template's field was not a column.
+    "ragged.csv": (b"text,label\na,1\nb,2,3\n", "ragged.csv:3: the row has 3 fields, the header 2"),
+    "empty.csv": (b"", "empty.csv: the file is empty"),
+    "empty.jsonl": (b"\n \n", "empty.jsonl: the file is empty"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNREADABLE))
+@pytest.mark.parametrize("reader", ["corpus", "task_set"])
+def test_an_unreadable_source_file_is_named_with_its_line(tmp_path, name, reader):
+    content, message = UNREADABLE[name]
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(SourceError, match=message):
+        if reader == "corpus":
+            load_corpus_source("s", section_defaults("corpus", "sources", "*", path=str(tmp_path / name),
+                                                     text_template="{text}"))  # fmt: skip
+        else:
+            task_set("t", {"kind": "file", "path": str(tmp_path / name), "task_type": "generation",
+                           "columns": {"input_field": "text", "output_field": "text"}})  # fmt: skip
+
+
+def test_a_path_with_glob_characters_that_exists_is_that_file(tmp_path):
+    folder = tmp_path / "exports[2024]"
+    folder.mkdir()
+    (folder / "reviews.csv").write_text("text\nA bright and sturdy lamp.\n")
+    spec = section_defaults("corpus", "sources", "*", path=str(folder / "reviews.csv"), text_template="{text}")
+    assert load_corpus_source("s", spec)["text"].tolist() == ["A bright and sturdy lamp."]
+
+
+def test_a_task_set_row_without_a_prompt_is_a_drop_record_not_a_crash(tmp_path):
+    """The missing cell was NaN, and curation stopped with a TypeError."""
+    from shoplora.curation.curate import curate
+
+    rows = [
+        {"input_field": "Pick\n0. x\n1. y", "output_field": 1, "task_type": "multiple-choice"},
+        {"output_field": "An answer without its question.", "task_type": "generation"},
+    ]
+    (tmp_path / "set.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    tasks = task_set("partial", {"kind": "file", "path": str(tmp_path / "set.jsonl")})
+    kept, dropped, report = curate([tasks], [], section_defaults("curate", decontaminate=False))
+    assert len(kept) == 1 and dropped["reason"].tolist() == ["null:input_field"]
+    assert report["per_source"]["external:partial"]["rows_in"] == 2
+
+
 @pytest.mark.workflow
 def test_real_config_validates_and_dry_runs(tmp_path):
     import yaml

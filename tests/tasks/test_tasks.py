@@ -104,6 +104,11 @@ def test_task_id_is_stable_and_content_based():
         ({"input_field": "q", "output_field": [1], "task_type": "generation"}, "invalid:output_type"),
         ({"input_field": "q\n1. a\n2. b\n3. c", "output_field": [3, 1, 2], "task_type": "ranking"}, None),
         ({"input_field": "q", "output_field": "fine", "task_type": "generation"}, None),
+        # A prompt of control characters was kept as valid; a table's missing cell is NaN.
+        ({"input_field": "\x00\x00", "output_field": "fine", "task_type": "generation"}, "null:input_field"),
+        ({"input_field": "Say\x00 hi", "output_field": "hi", "task_type": "generation"}, "invalid:control_character"),
+        ({"input_field": float("nan"), "output_field": "x", "task_type": "generation"}, "null:input_field"),
+        ({"input_field": 7, "output_field": "x", "task_type": "generation"}, "invalid:input_type"),
     ],
 )
 def test_invalid_reason(record, reason):

@@ -1,11 +1,11 @@
 """Validate the workflow config before any job starts; errors name the key path or file."""
 
-import glob
 from pathlib import Path
 
 from shoplora.config.ablations import ablation_problems
 from shoplora.config.schema import SCHEMA_PATH, apply_defaults, load_schema, schema_errors
 from shoplora.config.templates import llamafactory_templates
+from shoplora.io.paths import matching_files
 from shoplora.tasks.records import TaskFormatError, load_tasks
 from shoplora.tasks.validity import eval_row_problem
 
@@ -49,7 +49,7 @@ def missing_files(config, base_dir="."):
     sources = [(f"corpus.sources.{n}", s) for n, s in config["corpus"]["sources"].items()]
     sources += [(f"task_sets.{n}", s) for n, s in config["task_sets"].items()]
     for key, src in sources:
-        if src["kind"] == "file" and not glob.glob(str(base / src["path"])):
+        if src["kind"] == "file" and not matching_files(base / src["path"]):
             problems.append(f"config key {key}.path: no file matches {src['path']}")
     model = config["base_model"]
     required = {"gguf_package": "package", "hf": "hf_id", "path": "path"}[model["kind"]]

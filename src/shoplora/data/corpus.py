@@ -29,6 +29,9 @@ def load_corpus_source(name, spec, base_dir=".", cache_dir="results/downloads", 
 
 
 _SPACES = re.compile(r"\s+")
+# Control characters that are not whitespace (NUL, escape, DEL, C1): a CSV or a scraped page
+# may hold them, and a model would learn them as text.
+CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x9f]")
 
 
 def _is_missing(value):
@@ -36,10 +39,10 @@ def _is_missing(value):
 
 
 def normalise_text(text):
-    """NFC, unified whitespace, stripped; None for null."""
+    """NFC, control characters removed, unified whitespace, stripped; None for null."""
     if _is_missing(text):
         return None
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", str(text))).strip()
+    return _SPACES.sub(" ", CONTROL.sub("", unicodedata.normalize("NFC", str(text)))).strip()
 
 
 def text_id(text):

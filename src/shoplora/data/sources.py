@@ -4,7 +4,6 @@ Every kind returns a DataFrame of the source's own columns, at most `max_rows` o
 deterministic sample (`seed`). Corpus sources and external task sets both use this.
 """
 
-import glob
 import os
 from pathlib import Path
 from urllib.parse import urlparse
@@ -12,6 +11,7 @@ from urllib.parse import urlparse
 import pandas as pd
 
 from shoplora.data.download import download
+from shoplora.io.paths import matching_files
 
 TABLE_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv")
 COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
@@ -31,6 +31,18 @@ def file_format(path, declared=None):
     return fmt, compression
 
 
+def _open_bytes(path, compression):
+    if compression == "gzip":
+        import gzip
+
+        return gzip.open(path, "rb")
+    if compression == "zstd":
+        import zstandard
+
+        return zstandard.open(path, "rb")
+    return open(path, "rb")
+
+
 def _open_text(path, compression):
     if compression == "gzip":
         import gzip
@@ -43,21 +55,64 @@ def _open_text(path, compression):
     return open(path, encoding="utf-8", newline="")
 
 
+def _first_bad_utf8(path, compression):
+    """(line, byte offset) of the first byte that is not UTF-8, read in pieces."""
+    import codecs
+
+    decoder, line, offset = codecs.getincrementaldecoder("utf-8")(), 1, 0
+    with _open_bytes(path, compression) as handle:
+        while piece := handle.read(1 << 20):
+            try:
+                decoder.decode(piece)
+            except UnicodeDecodeError as err:
+                return line + piece[: err.start].count(b"\n"), offset + err.start
+            line, offset = line + piece.count(b"\n"), offset + len(piece)
+    return line, offset
+
+
+def check_not_empty(path, compression=None):
+    """An empty text file is an error that says so (readers would report a missing column)."""
+    try:
+        with _open_text(path, compression) as handle:
+            while piece := handle.read(1 << 16):
+                if piece.strip():
+                    return
+    except UnicodeDecodeError:
+        return  # not empty: the reader names the bad byte
+    raise SourceError(f"{path}: the file is empty")
+
+
 def check_csv_quoting(path, compression=None):
     """Read the file once with the csv module in strict mode: a stray, unclosed quote would
-    otherwise make pandas merge every following row into one field without a word."""
+    otherwise make pandas merge every following row into one field without a word, a row
+    with more or fewer fields than the header would be misread (DuckDB then finds no
+    delimiter at all), and a file in another encoding than UTF-8 would fail later without a
+    line number."""
     import csv
 
     with _open_text(path, compression) as handle:
         reader = csv.reader(handle, strict=True)
-        start = 1
+        start, width = 1, None
         try:
-            for _ in reader:
+            for fields in reader:
+                if width is None:
+                    width = len(fields)
+                elif fields and len(fields) != width:
+                    raise SourceError(
+                        f"{path}:{start}: the row has {len(fields)} fields, the header {width}; "
+                        "every row needs one field per column"
+                    )
                 start = reader.line_num + 1
         except csv.Error as err:
             raise SourceError(
                 f"{path}:{start}: bad CSV quoting in the row starting on this line ({err}); "
                 "a field with a quote character must be quoted whole, with inner quotes doubled"
+            ) from None
+        except UnicodeDecodeError:
+            line, offset = _first_bad_utf8(path, compression)
+            raise SourceError(
+                f"{path}:{line}: not UTF-8 text (byte {offset}); save the file as UTF-8 "
+                "(from Latin-1, e.g. iconv -f latin1 -t utf-8)"
             ) from None
 
 
@@ -65,6 +120,8 @@ def read_table(path, declared_format=None):
     """Read JSONL, JSON, parquet or CSV (optionally .gz or .zst) into a DataFrame."""
     fmt, compression = file_format(path, declared_format)
     try:
+        if fmt in ("jsonl", "json", "csv"):
+            check_not_empty(path, compression)
         if fmt in ("jsonl", "json"):
             return pd.read_json(path, lines=fmt == "jsonl", compression=compression)
         if fmt == "parquet":
@@ -89,7 +146,7 @@ def _sample(frame, spec):
 
 
 def _file_rows(name, spec, base_dir):
-    paths = sorted(glob.glob(str(Path(base_dir) / spec["path"])))
+    paths = matching_files(Path(base_dir) / spec["path"])
     if not paths:
         raise SourceError(f"source '{name}': no file matches {spec['path']}")
     return [(path, read_table(path, spec["format"])) for path in paths]

@@ -22,7 +22,6 @@ the parquet files' key-value metadata (`ROW_COUNTS_KEY`) from shard to gathered 
 build_pt_corpus puts them in the corpus summary.
 """
 
-import glob
 import json
 import os
 import string
@@ -37,8 +36,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from shoplora.data.download import download
-from shoplora.data.sources import SourceError, check_csv_quoting, file_format, open_hf_dataset
+from shoplora.data.sources import SourceError, check_csv_quoting, check_not_empty, file_format, open_hf_dataset
 from shoplora.io.accounting import AccountingError, Tally
+from shoplora.io.paths import matching_files
 
 # Columns of a shard file: where each row came from (its order) and its sampling hash.
 SHARD_SCHEMA = pa.schema([("file_index", pa.int32()), ("row", pa.int64()), ("h", pa.uint64()), ("text", pa.string())])
@@ -131,7 +131,7 @@ def source_files(name, spec, base_dir=".", cache_dir="results/downloads"):
     batches, so every kind is then read the same way."""
     kind = spec["kind"]
     if kind == "file":
-        paths = sorted(glob.glob(str(Path(base_dir) / spec["path"])))
+        paths = matching_files(Path(base_dir) / spec["path"])
         if not paths:
             raise SourceError(f"source '{name}': no file matches {spec['path']}")
         return [(p, p, *file_format(p, spec["format"])) for p in paths]
@@ -187,6 +187,8 @@ class _TypesChanged(Exception):
 
 def _file_batches(con, name, spec, path, fmt, compression, batch_rows, exhaustive):
     """Arrow batches (text, h[, lang]) of one file."""
+    if fmt in ("csv", "jsonl", "json"):
+        check_not_empty(path, compression)
     if fmt == "csv":
         check_csv_quoting(path, compression)
     reader = _reader_sql(path, fmt, compression, exhaustive)

@@ -8,6 +8,15 @@ from shoplora.tasks.spec import FORM_WORDS, INTEGER, INTEGER_LIST, METRIC_FORMS,
 from shoplora.tasks.types import REQUIRED_FIELDS, is_task_type, spec
 
 _OPTION_LINE = re.compile(r"^\s*(\d+)[.)]\s+\S", re.MULTILINE)
+# Control characters other than tab and line breaks: no prompt or answer means them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _missing(value):
+    """None, NaN (a cell a table lacks), or text with nothing printable in it."""
+    if value is None or (isinstance(value, float) and value != value):
+        return True
+    return isinstance(value, str) and not _CONTROL.sub("", value).strip()
 
 
 def _option_numbers(prompt):
@@ -38,12 +47,14 @@ def invalid_reason(rec, generated=False):
     """
     for field in REQUIRED_FIELDS:
         value = rec.get(field)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return f"null:{field}"
-        if isinstance(value, list) and not value:
+        if _missing(value) or (isinstance(value, list) and not value):
             return f"null:{field}"
     if not is_task_type(rec["task_type"]):
         return "invalid:task_type"
+    if not isinstance(rec["input_field"], str):
+        return "invalid:input_type"
+    if _CONTROL.search(rec["input_field"]):
+        return "invalid:control_character"
     task_spec, answer = spec(rec["task_type"]), rec["output_field"]
     form = task_spec.answer if generated else task_spec.truth_form
     if not _has_answer_form(answer, form):
