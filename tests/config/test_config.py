@@ -1,6 +1,7 @@
 import copy
 import json
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -124,6 +125,17 @@ def test_malformed_config_stops_before_any_job(tmp_path):
     assert proc.returncode != 0
     assert "config key curate.near_duplicate_threshold" in proc.stdout + proc.stderr
     assert not (workdir / "results").exists()
+
+
+@pytest.mark.workflow
+def test_a_misspelled_template_placeholder_stops_the_dry_run(tmp_path):
+    workdir = make_workdir(tmp_path, {"generation": {"prompt_templates": "prompts"}})
+    shutil.copytree(REPO / "resources/prompts", workdir / "prompts")
+    template = workdir / "prompts/ranking.txt"
+    template.write_text(template.read_text().replace("{examples}", "{exmaples}"))
+    proc = run_snakemake(workdir, "-n", check=False)
+    assert proc.returncode != 0
+    assert "prompts/ranking.txt: unknown placeholder {exmaples}" in proc.stdout + proc.stderr
 
 
 def test_config_readme_is_generated_from_the_schema():

@@ -200,3 +200,47 @@ def test_an_outcome_record_holds_the_fields_of_its_status_and_the_request_facts(
     }
     with pytest.raises(TypeError):  # the client retries it as a bad response
         RequestOutcome.success(request, 1, 0.1, {"message": {"content": None}}, None, 320)
+
+
+@pytest.mark.parametrize(
+    "template, problem",
+    [
+        ("Examples:\n{exmaples}\nWrite {n}.", "unknown placeholder {exmaples}"),
+        ("Examples:\n{examples}\nAnswer as {json}.", "unknown placeholder {json}"),
+        ("Examples:\n{examples}\nA stray { brace", "(write a literal brace as {{ or }})"),
+        ("Write {n} tasks.", "no {examples} placeholder"),
+        ("{k} examples:\n{examples}\nWrite {n}.\n{format}", None),
+        ("Write {{JSON}} like:\n{examples}", None),
+    ],
+)
+def test_a_template_is_checked_before_any_job(template, problem):
+    """A misspelled placeholder was a raw KeyError in generate, after the server had started."""
+    from shoplora.generation.prompts import template_problem
+
+    found = template_problem(template)
+    assert (found is None) if problem is None else (problem in found)
+
+
+def test_too_few_seeds_for_the_requests_is_found_at_validation(tmp_path):
+    import copy
+
+    import yaml
+
+    from shoplora.config.check import check_config
+    from shoplora.generation.prompts import plan_problems
+    from shoplora.tasks.records import load_tasks
+
+    from conftest import REPO
+
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    check_config(config, base_dir=REPO)
+    config["generation"]["prompt_templates"] = str(REPO / "resources/prompts")
+    seeds = load_tasks(REPO / "resources/seed/seed_tasks.jsonl", "seed")
+    assert plan_problems(config, seeds) == []
+    many = copy.deepcopy(config)
+    many["generation"]["providers"]["local"].update(num_requests=60, seed_examples_per_prompt=16)
+    problems = plan_problems(many, seeds)
+    assert len(problems) == 6 and "10 ranking requests need 10 distinct sets of 16 seed examples" in problems[1]
+    assert plan_problems(config, [s for s in seeds if s["task_type"] != "ranking"]) == [
+        "config key generation.providers.local.task_mix.ranking: the seed tasks have no ranking task to show"
+    ]

@@ -8,13 +8,19 @@ from shoplora.config.ablations import model_name, owns_curated, uses_pt, variant
 from shoplora.config.check import ConfigError, check_config
 from shoplora.config.schema import results_only
 from shoplora.data.stream import sharded_by_file
+from shoplora.generation.prompts import plan_problems
+from shoplora.io.paths import matching_files
+from shoplora.tasks.records import TaskFormatError, load_tasks
 from shoplora.training.checkpoints import planned_steps
 
 # Validates and fills in the schema's defaults, the one place they live.
 try:
     check_config(config)
-except ConfigError as err:
+    problems = plan_problems(config, load_tasks(config["seed_tasks"], "seed"))
+except (ConfigError, TaskFormatError) as err:
     raise WorkflowError(str(err))
+if problems:
+    raise WorkflowError("invalid configuration:\n  " + "\n  ".join(problems))
 
 SOURCES = list(config["corpus"]["sources"])
 PROVIDERS = list(config["generation"]["providers"])
@@ -57,9 +63,7 @@ def corpus_source(wildcards):
 
 def local_files(spec):
     """A `file` source's files are inputs (edits re-run it); url and hf sources have none."""
-    import glob
-
-    return sorted(glob.glob(spec["path"])) if spec["kind"] == "file" else []
+    return matching_files(spec["path"]) if spec["kind"] == "file" else []
 
 
 def corpus_shard_files(wildcards):

@@ -5,6 +5,8 @@ import itertools
 import json
 import math
 import random
+import string
+from pathlib import Path
 
 from shoplora.generation.parts import RESPONSE_NAME, answered, describe_parts, disassemble, response_schema
 from shoplora.tasks.spec import FORM_WORDS
@@ -77,6 +79,49 @@ def format_examples(examples, mode):
             )
         shown.append(json.dumps(parts, ensure_ascii=False))
     return "\n".join(shown)
+
+
+# The placeholders a prompt template may use; {examples} it must.
+TEMPLATE_FIELDS = ("k", "n", "examples", "format")
+
+
+def template_problem(template):
+    """Why a prompt template cannot be rendered, or None (checked before any job starts)."""
+    try:
+        fields = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+    except ValueError as err:  # a stray { or }
+        return f"{err} (write a literal brace as {{{{ or }}}})"
+    unknown = [f for f in fields if f not in TEMPLATE_FIELDS]
+    if unknown:
+        allowed = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
+        return f"unknown placeholder {{{unknown[0]}}}; a template may use {allowed}"
+    if "examples" not in fields:
+        return "no {examples} placeholder: the seed examples would never be shown"
+    return None
+
+
+def plan_problems(config, seeds):
+    """What would stop `generate` once the server is up, found before any job: a template that
+    cannot be rendered, a task type without seeds, too few seeds for distinct examples."""
+    problems, folder = [], Path(config["generation"]["prompt_templates"])
+    for name, provider in config["generation"]["providers"].items():
+        key = f"config key generation.providers.{name}"
+        for task_type, count in split_requests(provider["task_mix"], provider["num_requests"]).items():
+            path = folder / f"{task_type}.txt"
+            problem = template_problem(path.read_text(encoding="utf-8")) if path.is_file() else None
+            if problem:
+                problems.append(f"{path}: {problem}")
+            pool = sum(1 for t in seeds if t["task_type"] == task_type)
+            k = min(provider["seed_examples_per_prompt"], pool)
+            if not pool:
+                problems.append(f"{key}.task_mix.{task_type}: the seed tasks have no {task_type} task to show")
+            elif math.comb(pool, k) < count:
+                problems.append(
+                    f"{key}.num_requests: {count} {task_type} requests need {count} distinct sets of {k} seed "
+                    f"examples, and {pool} seeds give {math.comb(pool, k)} (lower seed_examples_per_prompt or "
+                    "add seeds)"
+                )
+    return problems
 
 
 def render_prompt(template, examples, n_new, format_text, mode="text"):
