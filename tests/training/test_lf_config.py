@@ -51,7 +51,7 @@ def test_run_training_launches_with_the_rules_gpus(tmp_path, monkeypatch):
 
     started = []
 
-    def fake_run(argv, check, env, stdout, stderr):  # the launched trainer's side of the contract
+    def fake_run(argv, check, env, stdout, stderr, **process):  # the launched trainer's side of the contract
         started.append((argv, {k: env.get(k) for k in ("FORCE_TORCHRUN", "NPROC_PER_NODE")}))
         run = tmp_path / "run"
         (run / "trainer_state.json").write_text("{}")

@@ -11,6 +11,8 @@ import time
 import httpx
 import yaml
 
+from shoplora.io.process import die_with_parent
+
 
 def free_port(host="127.0.0.1"):
     with socket.socket() as sock:
@@ -32,16 +34,6 @@ def wait_until_ready(base_url, proc, timeout_s):
             pass
         time.sleep(1)
     raise TimeoutError(f"the local model server did not answer on {base_url} within {timeout_s} s")
-
-
-def _die_with_parent():
-    """Run in the server's process before it starts: on Linux the kernel sends it SIGTERM when
-    the generate job dies, even by SIGKILL, so no 1.5 GB server outlives its job."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 SERVER_COMMAND = (sys.executable, "-m", "shoplora.generation.serve")
@@ -72,7 +64,7 @@ def local_model_server(
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent(signal.SIGTERM),  # no 1.5 GB server outlives its job
     )
     base_url = f"http://127.0.0.1:{port}/v1"
     try:
