@@ -38,3 +38,26 @@ def test_outputs_get_the_mode_of_a_plain_open_and_leftovers_are_removed(tmp_path
     (tmp_path / ".other.json.abc123.tmp").write_text("someone else's")
     write_json(tmp_path / "a.json", {"a": 2})
     assert not (tmp_path / ".a.json.abc123.tmp").exists() and (tmp_path / ".other.json.abc123.tmp").exists()
+
+
+def test_weights_written_0600_get_the_mode_of_a_plain_open(tmp_path):
+    """safetensors writes 0600 whatever the umask: a team sharing results/ could not read the
+    models (results/model/*/model.safetensors, every adapter)."""
+    import os
+
+    import torch
+    from safetensors.torch import save_file
+
+    old = os.umask(0o022)
+    try:
+        with atomic_dir(tmp_path / "model") as tmp:
+            save_file({"w": torch.zeros(2)}, tmp / "model.safetensors")
+            (tmp / "sub").mkdir()
+            save_file({"w": torch.zeros(2)}, tmp / "sub/adapter_model.safetensors")
+        # The same library call outside shoplora's folders, for contrast (the test can fail).
+        save_file({"w": torch.zeros(2)}, tmp_path / "bare.safetensors")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "model/model.safetensors").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "model/sub/adapter_model.safetensors").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "bare.safetensors").stat().st_mode & 0o777 == 0o600

@@ -79,6 +79,10 @@ def test_every_stage_left_its_outputs(finished_run):
     assert merged["template"] == "smollm2" and merged["chosen_checkpoint"]["step"] == choice["chosen"]["step"]
     for name in ("loss_pt.png", "loss_sft.png", "scores.png"):
         assert (r / "report" / name).read_bytes()[:4] == b"\x89PNG"
+    # Every weight file is as readable as the JSON beside it (safetensors writes 0600).
+    shared = (r / "metrics/summary.json").stat().st_mode & 0o777
+    weights = {p: p.stat().st_mode & 0o777 for p in r.rglob("*.safetensors")}
+    assert len(weights) >= 6 and set(weights.values()) == {shared}, weights
 
 
 def test_rerun_with_nothing_changed_runs_no_job(finished_run):

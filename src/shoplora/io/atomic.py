@@ -45,16 +45,30 @@ def atomic_path(path):
         raise
 
 
+def share_modes(folder):
+    """Give every file under `folder` the mode a plain open() gives it: safetensors writes its
+    files 0600 whatever the umask, so a team sharing results/ could not read the models."""
+    umask = _umask()
+    for root, dirs, files in os.walk(folder):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o777 & ~umask)
+        for name in files:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o666 & ~umask)
+
+
 @contextmanager
 def atomic_dir(path):
-    """Yield a temporary folder next to `path`; move it onto `path` only on success (mode as
-    a plain mkdir would give it)."""
+    """Yield a temporary folder next to `path`; move it onto `path` only on success, with the
+    modes a plain mkdir and open() would give it and what is in it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
+        share_modes(tmp)
         os.chmod(tmp, 0o777 & ~_umask())
         if path.exists():
             shutil.rmtree(path)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from shoplora.io.atomic import atomic_dir, atomic_path, write_text
+from shoplora.io.atomic import atomic_dir, atomic_path, share_modes, write_text
 from shoplora.io.model_meta import read_model_meta, write_model_meta
 from shoplora.io.process import die_with_parent
 from shoplora.training.checkpoints import complete_checkpoints
@@ -117,6 +117,7 @@ def run_training(
             write_text(run_dir / DEEPSPEED_CONFIG, json.dumps(deepspeed_config(deepspeed_stage), indent=2) + "\n")
         launch = training_launch(run_dir / CONFIG_COPY, resources or {}, os.environ, deepspeed=bool(deepspeed_stage))
         llamafactory("train", run_dir / CONFIG_COPY, threads=threads, log=log, launch=launch, keep_fds=(lock,))
+        share_modes(run_dir)  # its checkpoints are read by the sweep, perhaps by the team
         with atomic_dir(adapter_out) as tmp:
             for name in ADAPTER_FILES:
                 shutil.copy2(run_dir / name, tmp / name)
