@@ -103,11 +103,12 @@ def server(model_dir, template, provider, requests, workdir):
     first_tokens = []
     with local_model_server(
         model_dir, template, workdir / "server", extra={"max_batch": provider["max_concurrency"]}
-    ) as url:
+    ) as endpoint:
         import httpx
 
+        url = endpoint.url
         started = time.perf_counter()
-        stats = run_requests({**provider, "base_url": url}, requests, workdir / "cache.jsonl")
+        stats = run_requests({**provider, "base_url": url}, requests, workdir / "cache.jsonl", api_key=endpoint.token)
         seconds = time.perf_counter() - started
         # Time to the first streamed token of one request alone, as a client's read timeout sees
         # it: a prompt of the same length that no cached prefix covers (the template's first
@@ -115,7 +116,9 @@ def server(model_dir, template, provider, requests, workdir):
         messages = [{**m, "content": m["content"][::-1]} for m in requests[0]["messages"]]
         body = {"messages": messages, "max_tokens": 1, "stream": True}
         began = time.perf_counter()
-        with httpx.stream("POST", f"{url}/chat/completions", json=body, timeout=120) as response:
+        with httpx.stream(
+            "POST", f"{url}/chat/completions", json=body, headers=endpoint.headers, timeout=120
+        ) as response:
             for line in response.iter_lines():
                 if '"content"' in line and '"content": ""' not in line:
                     first_tokens.append(time.perf_counter() - began)

@@ -30,6 +30,29 @@ def test_server_that_never_answers_times_out():
         proc.kill()
 
 
+def test_readiness_is_not_fooled_by_another_program_on_the_port():
+    """free_port() releases the port before the server binds it: any HTTP 200 on /v1/models
+    used to count as ready, even from another program that took the port."""
+    import os
+
+    from conftest import REPO
+
+    port = free_port()
+    foreign = subprocess.Popen(
+        [sys.executable, str(REPO / "tests/helpers/models_endpoint.py"), "--foreign"],
+        env={**os.environ, "API_PORT": str(port)},
+    )
+    ours = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        url = f"http://127.0.0.1:{port}/v1"
+        with pytest.raises(RuntimeError, match="another process answers on .*, not the local model server"):
+            wait_until_ready(url, ours, timeout_s=20, token="this-runs-token")
+        wait_until_ready(url, ours, timeout_s=20)  # without a token any answer counts, as before
+    finally:
+        foreign.kill()
+        ours.kill()
+
+
 def test_the_server_dies_with_a_sigkilled_job(tmp_path):
     """A SIGKILLed generate job used to leave its local model server running (1.5 GB,
     port open). A stand-in server started the same way must be gone within seconds."""
@@ -45,8 +68,8 @@ def test_the_server_dies_with_a_sigkilled_job(tmp_path):
         stdout=subprocess.PIPE,
         text=True,
     )
-    url = job.stdout.readline().strip()
-    assert httpx.get(f"{url}/models", timeout=5).status_code == 200
+    url, token = job.stdout.readline().split()
+    assert httpx.get(f"{url}/models", headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code == 200
     job.send_signal(signal.SIGKILL)
     job.wait()
     deadline = time.monotonic() + 15

@@ -36,14 +36,18 @@ def default_provider(url, **overrides):
     return section_defaults("generation", "providers", "*", name="local", base_url=url, **settings)
 
 
-def server_stats(url):
-    return httpx.get(url.removesuffix("/v1") + "/shoplora/stats", timeout=10).json()
+def server_stats(endpoint):
+    return httpx.get(endpoint.url.removesuffix("/v1") + "/shoplora/stats", headers=endpoint.headers, timeout=10).json()
 
 
-def generate(url, cache, answerer, **overrides):
-    provider = default_provider(url, **overrides)
+def post(endpoint, body, **kw):
+    return httpx.post(f"{endpoint.url}/chat/completions", json=body, headers=endpoint.headers, **kw)
+
+
+def generate(endpoint, cache, answerer, **overrides):
+    provider = default_provider(endpoint.url, **overrides)
     requests = build_requests(provider, SEEDS, TEMPLATES, seed_rng=0, answerer=answerer)
-    stats = run_requests(provider, requests, cache)
+    stats = run_requests(provider, requests, cache, api_key=endpoint.token)
     records = final_records(read_cache(cache), requests)
     tasks, failures, summary = parse_responses(records, "local")
     return stats, records, tasks, summary
@@ -52,8 +56,8 @@ def generate(url, cache, answerer, **overrides):
 @pytest.fixture(scope="module")
 def local_server(tiny_model_dir, tmp_path_factory):
     extra = {"max_batch": DEFAULT_LOCAL["max_concurrency"]}
-    with local_model_server(tiny_model_dir, "smollm2", tmp_path_factory.mktemp("server"), extra=extra) as url:
-        yield url
+    with local_model_server(tiny_model_dir, "smollm2", tmp_path_factory.mktemp("server"), extra=extra) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +79,9 @@ def test_the_real_model_under_a_schema_writes_valid_json_for_every_task_type(idl
     assert all(r["usage"]["completion_tokens"] > 0 for r in records)
     assert server_stats(local_server)["sequences_finished"] >= 6
 
-    url = local_server
     # What the server refuses it says, naming response_format, so hosted-style fallback works.
-    bad = httpx.post(
-        f"{url}/chat/completions",
-        json={"messages": [{"role": "user", "content": "hi"}], "response_format": {"type": "xml"}},
-        timeout=30,
+    bad = post(
+        local_server, {"messages": [{"role": "user", "content": "hi"}], "response_format": {"type": "xml"}}, timeout=30
     )
     assert bad.status_code == 400 and "response_format" in bad.text
     # Malformed messages or sampling values are a 400 naming what is wrong, not a 500.
@@ -89,7 +90,7 @@ def test_the_real_model_under_a_schema_writes_valid_json_for_every_task_type(idl
         ({"messages": [{"role": "user", "content": "hi"}], "temperature": "hot"}, "not a number"),
         ({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 100_000}, "context"),
     ]:
-        answer = httpx.post(f"{url}/chat/completions", json=body, timeout=30)
+        answer = post(local_server, body, timeout=30)
         assert answer.status_code == 400 and named in answer.text, answer.text
 
 
@@ -103,9 +104,11 @@ def test_a_streamed_answer_equals_the_whole_one(local_server):
         "seed": 3,
         "max_tokens": 60,
     }
-    whole = httpx.post(f"{local_server}/chat/completions", json=body, timeout=120).json()
+    whole = post(local_server, body, timeout=120).json()
     stream = {**body, "stream": True, "stream_options": {"include_usage": True}}
-    with httpx.stream("POST", f"{local_server}/chat/completions", json=stream, timeout=120) as response:
+    with httpx.stream(
+        "POST", f"{local_server.url}/chat/completions", json=stream, headers=local_server.headers, timeout=120
+    ) as response:
         events = [line.removeprefix("data: ") for line in response.iter_lines() if line.startswith("data: ")]
     assert events[-1] == "[DONE]"
     chunks = [json.loads(e) for e in events[:-1]]
@@ -121,9 +124,9 @@ def test_a_client_that_times_out_and_retries_gets_one_generation(tiny_model_dir,
     timeout fires: the client retries with the same Idempotency-Key, the retry joins the
     paused generation, and the server generates the sequence once."""
     extra = {"max_batch": 2, "token_budget": 16, "keepalive_s": 600}
-    with local_model_server(tiny_model_dir, "smollm2", tmp_path / "server", extra=extra) as url:
+    with local_model_server(tiny_model_dir, "smollm2", tmp_path / "server", extra=extra) as endpoint:
         stats, records, tasks, _ = generate(
-            url,
+            endpoint,
             tmp_path / "cache.jsonl",
             "retry",
             num_requests=1,
@@ -133,17 +136,17 @@ def test_a_client_that_times_out_and_retries_gets_one_generation(tiny_model_dir,
             backoff_cap_s=0.1,
             timeouts={"connect": 10, "read": 1},
         )
-        served = server_stats(url)
+        served = server_stats(endpoint)
     assert stats["success"] == 1 and stats["errors"].get("timeout", 0) >= 1, stats
     assert served["sequences_started"] == 1 and served["sequences_finished"] == 1, served
     assert served["joined"] == stats["retries"] and served["requests"] == 1 + stats["retries"]
     assert served["generated_tokens"] == records[0]["usage"]["completion_tokens"]
 
 
-def _count_cancelled(url, before, timeout_s=30):
+def _count_cancelled(endpoint, before, timeout_s=30):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        stats = server_stats(url)
+        stats = server_stats(endpoint)
         if stats.get("sequences_cancelled", 0) > before.get("sequences_cancelled", 0):
             return stats
         time.sleep(0.1)
@@ -155,7 +158,9 @@ def test_a_disconnected_clients_generation_stops_within_a_few_tokens(local_serve
     body = {"messages": [{"role": "user", "content": "Write a long story about shoes."}], "max_tokens": 400}
     # Streamed: the client reads five parts, then closes the connection.
     before = server_stats(url)
-    with httpx.stream("POST", f"{url}/chat/completions", json={**body, "stream": True}, timeout=60) as response:
+    with httpx.stream(
+        "POST", f"{url.url}/chat/completions", json={**body, "stream": True}, headers=url.headers, timeout=60
+    ) as response:
         parts = 0
         for line in response.iter_lines():
             if line.startswith("data: ") and '"content"' in line:
@@ -173,7 +178,7 @@ def test_a_disconnected_clients_generation_stops_within_a_few_tokens(local_serve
     # Whole: a client that gives up waiting (read timeout) is noticed within half a second.
     before = settled
     with pytest.raises(httpx.ReadTimeout):
-        httpx.post(f"{url}/chat/completions", json=body, timeout=httpx.Timeout(10, read=1))
+        post(url, body, timeout=httpx.Timeout(10, read=1))
     after = _count_cancelled(url, before)
     time.sleep(1.0)
     settled = server_stats(url)
@@ -188,15 +193,15 @@ def test_generate_on_a_busy_machine_answers_every_request_without_a_timeout(idle
     hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
     try:
         extra = {"max_batch": DEFAULT_LOCAL["max_concurrency"]}
-        with local_model_server(tiny_model_dir, "smollm2", tmp_path / "server", extra=extra) as url:
+        with local_model_server(tiny_model_dir, "smollm2", tmp_path / "server", extra=extra) as endpoint:
             stats, records, tasks, _ = generate(
-                url,
+                endpoint,
                 tmp_path / "cache.jsonl",
                 "busy",
                 max_retries=0,
                 timeouts={**DEFAULT_LOCAL["timeouts"], "read": 20},
             )
-            served = server_stats(url)
+            served = server_stats(endpoint)
     finally:
         for hog in hogs:
             hog.kill()
@@ -222,12 +227,26 @@ def test_a_bad_or_oversized_request_is_refused_at_once_with_the_reason(local_ser
     body = {"model": "m", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4, **change}
     started = time.monotonic()
     # json.dumps writes NaN as the bare token NaN, which Python's JSON reader (the server's) accepts.
-    response = httpx.post(f"{local_server}/chat/completions", content=json.dumps(body), timeout=60)
+    response = httpx.post(
+        f"{local_server.url}/chat/completions", content=json.dumps(body), headers=local_server.headers, timeout=60
+    )
     assert response.status_code == status and words in response.json()["error"]["message"]
     assert time.monotonic() - started < 5  # refused before tokenising a 5 MB prompt
 
 
 @pytest.mark.parametrize("body", [b"[1, 2]", b'"hello"', b"not json"])
 def test_a_body_that_is_not_a_request_object_is_a_400(local_server, body):
-    response = httpx.post(f"{local_server}/chat/completions", content=body, timeout=60)
+    url = f"{local_server.url}/chat/completions"
+    response = httpx.post(url, content=body, headers=local_server.headers, timeout=60)
     assert response.status_code == 400
+
+
+def test_the_server_answers_only_the_job_that_started_it(local_server):
+    """Any local user could use the server's prompts and compute on a shared login node."""
+    body = {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2}
+    url = f"{local_server.url}/chat/completions"
+    for headers in ({}, {"Authorization": "Bearer guessed"}, {"Authorization": local_server.token}):
+        refused = httpx.post(url, json=body, headers=headers, timeout=60)
+        assert refused.status_code == 401 and "bearer token" in refused.text
+        assert httpx.get(f"{local_server.url}/models", headers=headers, timeout=60).status_code == 401
+    assert post(local_server, body, timeout=60).status_code == 200

@@ -1,5 +1,5 @@
 """A stand-in generate job: starts the local server through local_model_server, prints its URL
-and the server's pid, then waits to be killed. argv: work folder."""
+and token, then waits to be killed. argv: work folder."""
 
 import sys
 import time
@@ -10,6 +10,6 @@ from shoplora.generation.local_server import local_model_server
 endpoint = Path(__file__).with_name("models_endpoint.py")
 with local_model_server(
     "model", "smollm2", sys.argv[1], startup_timeout_s=30, command=(sys.executable, str(endpoint))
-) as url:
-    print(url, flush=True)
+) as served:
+    print(served.url, served.token, flush=True)
     time.sleep(600)

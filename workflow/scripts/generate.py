@@ -12,7 +12,7 @@ from shoplora.generation.client import (
     final_records,
     read_cache,
 )
-from shoplora.generation.local_server import local_model_server
+from shoplora.generation.local_server import Endpoint, local_model_server
 from shoplora.generation.modes import run_with_fallback
 from shoplora.generation.prompts import build_requests
 from shoplora.io.atomic import write_json, write_jsonl
@@ -53,14 +53,16 @@ if provider["kind"] == "local":
         extra={"max_batch": provider["max_concurrency"]},
     )
 else:
-    server = contextlib.nullcontext(provider["base_url"])
+    server = contextlib.nullcontext(Endpoint(provider["base_url"]))
 # Read inside the script, never passed through params, config or logs.
 api_key = os.environ.get(provider["api_key_env"]) if provider["api_key_env"] else None
 
 try:
-    with server as base_url:
-        provider["base_url"] = base_url
-        mode, requests, stats = run_with_fallback(provider, requests_for, cache, api_key=api_key, log=log)
+    with server as endpoint:
+        provider["base_url"] = endpoint.url
+        # The local server's per-run token, or the provider's own key.
+        key = endpoint.token or api_key
+        mode, requests, stats = run_with_fallback(provider, requests_for, cache, api_key=key, log=log)
 except (FatalProviderError, Interrupted) as err:
     print(f"generate: {err}\n{json.dumps(err.stats)}", file=sys.stderr)
     sys.exit(f"generate: {err}")

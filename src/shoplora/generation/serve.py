@@ -26,6 +26,7 @@ local_server.py, which starts and stops it).
 
 import asyncio
 import hashlib
+import hmac
 import json
 import math
 import os
@@ -38,6 +39,7 @@ from collections import Counter
 
 import yaml
 
+from shoplora.generation.local_server import IDENTITY_HEADER, TOKEN_ENV, server_identity
 from shoplora.runtime.continuous import ContinuousEngine, Sequence, packed_attention
 from shoplora.runtime.model import BadMessages, ModelRuntime
 from shoplora.runtime.sampling import Sampler, SamplingParams
@@ -100,8 +102,10 @@ def _number(body, name, default, low, high, low_open=False):
     value = body.get(name)
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise BadRequest(f"{name} must be a finite number, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadRequest(f"{name} is not a number: {value!r}")
+    if not math.isfinite(value):
+        raise BadRequest(f"{name} must be a finite number, not {value}")
     if value < low or (low_open and value == low) or value > high:
         raise BadRequest(f"{name} must be {'above' if low_open else 'at least'} {low} and at most {high}, not {value}")
     return float(value)
@@ -410,6 +414,37 @@ class LocalServer:
                 yield "data: [DONE]\n\n"
 
 
+def require_token(app, token):
+    """The ASGI app, answering 401 to any request without `Authorization: Bearer <token>` and
+    marking every answer with the server's identity. Plain ASGI rather than an HTTP middleware,
+    which would hide a client's disconnect from the handlers that cancel its generation."""
+    expected = f"Bearer {token}".encode()
+    identity = (IDENTITY_HEADER.encode(), server_identity(token).encode())
+    refusal = json.dumps(
+        {"error": {"message": "missing or wrong bearer token: this server answers only the job that started it",
+                   "type": "unauthorized"}}
+    ).encode()  # fmt: skip
+
+    async def guarded(scope, receive, send):
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        given = dict(scope["headers"]).get(b"authorization", b"")
+        if not hmac.compare_digest(given, expected):
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(refusal)).encode())]
+            await send({"type": "http.response.start", "status": 401, "headers": headers})
+            await send({"type": "http.response.body", "body": refusal})
+            return None
+
+        async def send_marked(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), identity]}
+            await send(message)
+
+        return await app(scope, receive, send_marked)
+
+    return guarded
+
+
 def build_app(server):
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse, StreamingResponse
@@ -489,9 +524,13 @@ def main(argv=None):
     runtime = ModelRuntime(config["model_name_or_path"], config["template"], dtype="folder")
     settings = {key: config[key] for key in SERVER_DEFAULTS if config.get(key) is not None}
     server = LocalServer(runtime, config.get("model_name", "shoplora-base"), settings)
+    app = build_app(server)
+    token = os.environ.get(TOKEN_ENV)
+    if token:
+        app = require_token(app, token)
     # On SIGTERM (the job ends or dies) do not wait for a generation in flight.
     uvicorn.run(
-        build_app(server),
+        app,
         host=os.environ["API_HOST"],
         port=int(os.environ["API_PORT"]),
         log_level="warning",
