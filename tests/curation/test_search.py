@@ -48,3 +48,15 @@ def test_workers_keep_and_drop_exactly_what_one_process_does(monkeypatch, scorer
     assert (blocks_back == 0).sum() > 10
     assert (blocks_back == 1).sum() > 10
     assert (blocks_back >= 2).sum() > 100
+
+
+def test_a_failed_worker_is_reported_with_its_own_error():
+    """The worker's error used to reach curate as a BrokenPipeError, which said nothing of it."""
+    tasks = [{"id": str(i), "input_field": f"write about lamp number {i} please", "output_field": "x",
+              "task_type": "generation", "source": "s"} for i in range(3000)]  # fmt: skip
+    evals = [{"id": f"e{i}", "input_field": f"eval lamp {i}", "output_field": "x", "task_type": "generation",
+              "source": "eval"} for i in range(5)]  # fmt: skip
+    # A threshold no config can carry now (validation refuses NaN); a worker fails on it.
+    cfg = section_defaults("curate", near_duplicate_threshold=float("nan"), workers=2)
+    with pytest.raises(RuntimeError, match="a search worker stopped: ValueError: cannot convert float NaN"):
+        curate([tasks], evals, cfg, progress=io.StringIO())

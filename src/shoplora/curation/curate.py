@@ -87,8 +87,17 @@ def _search(task_lists, eval_tasks, cfg, scorer, progress):
         search = SingleProcessSearch(scorer, cfg["near_duplicate_threshold"])
     try:
         results = _greedy(task_lists, eval_tasks, cfg, scorer, search, progress)
-    finally:
-        pairs = search.close()
+    except (OSError, EOFError) as err:
+        # A worker that failed leaves this process a broken pipe: report the worker's error.
+        failure = search.worker_failure()
+        search.close()
+        if failure:
+            raise RuntimeError(f"curate: a search worker stopped: {failure}") from err
+        raise
+    except BaseException:
+        search.close()
+        raise
+    pairs = search.close()
     # The search's indexes are freed on return, before the collector resumes and would
     # otherwise walk them once.
     return results, pairs

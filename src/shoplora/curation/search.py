@@ -23,6 +23,7 @@ by their measured rate, and to the main process only while the workers are behin
 merges and scores.
 """
 
+import contextlib
 import gc
 import multiprocessing
 import pickle
@@ -74,6 +75,9 @@ class SingleProcessSearch:
 
     def close(self):
         return _pair_counts(self.kept, self.evals) if self.kept else (0, 0)
+
+    def worker_failure(self):
+        return None  # no workers
 
 
 BLOCK_TASKS = 2048
@@ -131,11 +135,26 @@ class _PairCounts(NamedTuple):
     scored: int
 
 
+class _Failed(NamedTuple):
+    error: str  # what stopped the worker, sent before it exits (curate then reports it)
+
+
 _STOP = b""
 
 
 def _serve(conn, worker, workers, scorer_name, tokenizer, threshold):
-    """A worker: its share of the kept tasks, every eval task; answers blocks until told to stop."""
+    """A worker: its share of the kept tasks, every eval task; answers blocks until told to stop.
+    An error is sent to curate before the worker exits: curate would otherwise see only the
+    broken pipe."""
+    try:
+        _answer_blocks(conn, worker, workers, scorer_name, tokenizer, threshold)
+    except Exception as err:
+        with contextlib.suppress(OSError):
+            conn.send(_Failed(f"{type(err).__name__}: {err}"))
+        raise
+
+
+def _answer_blocks(conn, worker, workers, scorer_name, tokenizer, threshold):
     scorer = make_scorer(scorer_name, tokenizer)
     message = conn.recv_bytes()
     if message == _STOP:  # stopped before the search began
@@ -465,6 +484,18 @@ class WorkerSearch:
         if self.scoring:
             counts += [*self.past_blocks, _pair_counts(self.scoring, *([self.recent] if self.recent else []))]
         return sum(c[0] for c in counts), sum(c[1] for c in counts)
+
+    def worker_failure(self):
+        """What a worker that stopped said had stopped it, or None."""
+        for connection in self.connections:
+            try:
+                while connection.poll(0):
+                    message = connection.recv()
+                    if isinstance(message, _Failed):
+                        return message.error
+            except (OSError, EOFError):
+                continue
+        return None
 
     def terminate(self):
         for process in self.processes:
