@@ -141,3 +141,11 @@ def test_a_task_set_in_the_official_format_keeps_its_fields(tmp_path, suffix):
         assert tasks[0]["is_multiple_choice"] is False and tasks[1]["is_multiple_choice"] is True
     json.dumps(tasks)  # plain JSON values, as download_task_set writes them
     assert [invalid_reason(t) for t in tasks] == [None, None]
+
+
+def test_a_malformed_ranking_truth_is_scored_0_with_a_reason_not_a_crash():
+    rows = [{"task_type": "ranking", "task_name": "t", "metric": "ndcg", "output_field": truth, "response": "1,2"}
+            for truth in (5, "1,2", None, [1, 0.1])]  # fmt: skip
+    records = score_rows(rows, "strict")
+    assert [r["score"] for r in records[:3]] == [0.0, 0.0, 0.0] and all(r["reason"] for r in records[:3])
+    assert records[3]["score"] == pytest.approx(1.0)

@@ -20,7 +20,12 @@ def _is_whole(value):
 def is_order(truth):
     """Whether a ranking truth lists candidate numbers best first (validity checks that it
     lists every candidate once)."""
-    return bool(truth) and all(_is_whole(v) and v >= 1 for v in truth) and len(set(truth)) == len(truth)
+    return (
+        isinstance(truth, list)
+        and bool(truth)
+        and all(_is_whole(v) and v >= 1 for v in truth)
+        and len(set(truth)) == len(truth)
+    )
 
 
 def order_of(truth):
@@ -36,7 +41,7 @@ def weights_of(truth):
     relevance: the first n, the next n - 1, ..., the last 1 (any left out 0), so the order
     itself scores 1.0."""
     if not is_order(truth):
-        return list(truth)
+        return truth  # weights as they are (or a malformed truth, for the metric to refuse)
     weights = [0] * max(truth)
     for position, item in enumerate(truth):
         weights[item - 1] = len(truth) - position
