@@ -370,3 +370,10 @@ def test_two_jobs_on_one_cache_never_buy_an_answer_twice(server, tmp_path):
     assert "another job is using" in err_second
     assert sorted(srv.served_ok.values()) == [1] * 20  # every prompt answered exactly once
     assert json.loads(out_second)["todo"] == 0 and json.loads(out_first)["success"] == 20
+
+
+def test_redaction_replaces_keys_but_not_placeholders():
+    from shoplora.generation.client import redact
+
+    text = "Bearer sk-live-0123456789 for an EMPTY mug"
+    assert redact(text, ["sk-live-0123456789", "EMPTY", None]) == "Bearer [redacted] for an EMPTY mug"

@@ -57,10 +57,15 @@ class BadResponse(ValueError):
     """A 200 that is not a chat completion (wrong shape, or over MAX_RESPONSE_BYTES)."""
 
 
+# A "key" shorter than this is a placeholder (`EMPTY`, `none`, a local server's dummy): not a
+# secret, and replacing it would corrupt answers that happen to contain the word.
+MIN_SECRET_CHARS = 8
+
+
 def redact(text, secrets):
     """`text` with every secret replaced: a provider may echo the request, key included."""
     for secret in secrets:
-        if secret:
+        if secret and len(secret) >= MIN_SECRET_CHARS:
             text = text.replace(secret, "[redacted]")
     return text
 
