@@ -90,12 +90,14 @@ def _search(task_lists, eval_tasks, cfg, scorer, progress):
     except (OSError, EOFError) as err:
         # A worker that failed leaves this process a broken pipe: report the worker's error.
         failure = search.worker_failure()
-        search.close()
+        with contextlib.suppress(Exception):  # the error to report is the one above
+            search.close()
         if failure:
             raise RuntimeError(f"curate: a search worker stopped: {failure}") from err
         raise
     except BaseException:
-        search.close()
+        with contextlib.suppress(Exception):
+            search.close()
         raise
     pairs = search.close()
     # The search's indexes are freed on return, before the collector resumes and would

@@ -352,7 +352,9 @@ class WorkerSearch:
             try:
                 reply = connection.recv()
             except EOFError:
-                raise RuntimeError(f"curate worker {worker} stopped (its traceback is above)") from None
+                raise RuntimeError(f"curate: search worker {worker} stopped (its traceback is above)") from None
+            if isinstance(reply, _Failed):
+                raise RuntimeError(f"curate: a search worker stopped: {reply.error}")
             found.append(reply.found)
             busy.append(reply.bounding_seconds)
             other.append(reply.other_seconds)
@@ -475,6 +477,7 @@ class WorkerSearch:
                     connection.recv()
                 connection.send_bytes(_STOP)
             counts = [connection.recv() for connection in self.connections]
+            counts = [c for c in counts if isinstance(c, _PairCounts)]  # not a failed worker's _Failed
             for process in self.processes:
                 process.join(timeout=30)
         except (OSError, EOFError):
