@@ -4,6 +4,7 @@ Every kind returns a DataFrame of the source's own columns, at most `max_rows` o
 deterministic sample (`seed`). Corpus sources and external task sets both use this.
 """
 
+import io
 import os
 from pathlib import Path
 from urllib.parse import urlparse
@@ -44,15 +45,7 @@ def _open_bytes(path, compression):
 
 
 def _open_text(path, compression):
-    if compression == "gzip":
-        import gzip
-
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    if compression == "zstd":
-        import zstandard
-
-        return zstandard.open(path, "rt", encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
+    return io.TextIOWrapper(_open_bytes(path, compression), encoding="utf-8", newline="")
 
 
 def _first_bad_utf8(path, compression):

@@ -13,7 +13,7 @@ from pathlib import Path
 from shoplora.config.schema import section_defaults
 from shoplora.evaluation.scoring import score_predictions
 from shoplora.io.atomic import write_json, write_jsonl
-from shoplora.tasks.records import PREDICTION_FIELDS
+from shoplora.tasks.records import PREDICTION_FIELDS, TaskFormatError, read_utf8
 from shoplora.tasks.types import is_task_type, unknown_type_problem
 from shoplora.tasks.validity import eval_row_problem
 
@@ -28,13 +28,10 @@ def _text(path):
     path = Path(path)
     if path.is_dir():
         raise PredictionFileError(f"{path}: is a folder; give the prediction files in it")
-    data = path.read_bytes()
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        problem = f"not UTF-8 text (byte {err.start}); is it a prediction file?"
-        raise PredictionFileError(f"{path}:{line}: {problem}") from None
+        return read_utf8(path)
+    except TaskFormatError as err:
+        raise PredictionFileError(f"{err}; is it a prediction file?") from None
 
 
 def read_predictions(path):

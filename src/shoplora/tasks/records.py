@@ -25,6 +25,16 @@ def task_id(record):
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+def read_utf8(path):
+    """A file's text; TaskFormatError naming the line and byte where it is not UTF-8."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise TaskFormatError(f"{path}:{line}: not UTF-8 text (byte {err.start}: {data[err.start]:#04x})") from None
+
+
 def _read_records(path):
     """Yield (line_number, record) from JSON Lines, a JSON array or parquet."""
     path = Path(path)
@@ -34,12 +44,7 @@ def _read_records(path):
         for i, row in enumerate(pd.read_parquet(path).to_dict("records"), start=1):
             yield i, {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in row.items()}
         return
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise TaskFormatError(f"{path}:{line}: not UTF-8 text (byte {err.start}: {data[err.start]:#04x})") from None
+    text = read_utf8(path)
     if not text.strip():
         raise TaskFormatError(f"{path}: the file is empty; it needs at least one task record")
     if text.lstrip().startswith("["):
