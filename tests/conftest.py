@@ -15,9 +15,10 @@ def snakemake_cmd(*args):
     return [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), *args]
 
 
-def run_snakemake(workdir, *args, check=True, timeout=1800):
+def run_snakemake(workdir, *args, check=True, timeout=1800, env=None):
+    """env: variables set for this run on top of the test's own."""
     _require_tier("Snakemake")
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "HF_HUB_OFFLINE": "1", **(env or {})}
     proc = subprocess.run(
         snakemake_cmd("-d", str(workdir), *args), cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout
     )
@@ -123,7 +124,14 @@ SMALL = {
         }
     },
     "train_pt": {"max_steps": 2, "eval_steps": 1, "cutoff_len": 128, "per_device_train_batch_size": 2},
-    "train_sft": {"max_steps": 4, "eval_steps": 2, "cutoff_len": 256, "per_device_train_batch_size": 4},
+    "train_sft": {
+        "max_steps": 4,
+        "eval_steps": 2,
+        "cutoff_len": 256,
+        "per_device_train_batch_size": 4,
+        "report_to": "tensorboard",
+        "plot_loss": True,
+    },
     "infer": {"batch_size": 8},
 }
 EVAL_PER_TYPE = 4

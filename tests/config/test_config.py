@@ -149,7 +149,10 @@ def test_validation_fills_every_schema_default_and_keeps_given_values():
     del config["curate"]["scorer"], config["cluster"], config["infer"]["max_new_tokens"]["generation"]
     config["generation"]["providers"]["local"].pop("timeouts")
     check_config(config, SCHEMA, base_dir=REPO)
-    assert config["curate"]["scorer"] == "rouge" and config["cluster"] == {"network_rules_on_submit_host": False}
+    assert config["curate"]["scorer"] == "rouge" and config["cluster"] == {
+        "network_rules_on_submit_host": False,
+        "require_cuda": True,
+    }
     assert config["infer"]["max_new_tokens"]["generation"] == 64 and config["infer"]["max_new_tokens"]["ranking"] == 24
     assert config["generation"]["providers"]["local"]["timeouts"] == {"connect": 10, "read": 300, "total": None}
     assert config["generation"]["providers"]["local"]["backoff_cap_s"] == 60.0  # not in config.yaml at all

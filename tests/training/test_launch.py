@@ -18,11 +18,14 @@ def test_eight_gpus_use_torchrun_on_one_node():
     assert launch.env == {"FORCE_TORCHRUN": "1", "NPROC_PER_NODE": "8", "NNODES": "1"}
 
 
+MULTI_NODE = {"tasks": 2, "mpi": "srun"}  # the profile's one task per node, unwrapped by the jobstep plugin
+
+
 @pytest.mark.parametrize(
     "resources", [{"nodes": 2, "gpu": 16}, {"nodes": 2, "gres": "gpu:a100:8"}, {"nodes": 2, "gres": "gpu:8"}]
 )
 def test_two_nodes_of_eight_run_one_task_per_node_under_srun(resources):
-    launch = training_launch("run/train.yaml", resources, SLURM)
+    launch = training_launch("run/train.yaml", {**resources, **MULTI_NODE}, SLURM)
     assert launch.argv == [
         "srun",
         "--nodes=2",
@@ -45,7 +48,15 @@ def test_two_nodes_of_eight_run_one_task_per_node_under_srun(resources):
 
 def test_several_nodes_need_a_slurm_allocation():
     with pytest.raises(LaunchError, match="SLURM_JOB_ID"):
-        training_launch("t.yaml", {"nodes": 2, "gpu": 16}, {})
+        training_launch("t.yaml", {"nodes": 2, "gpu": 16, **MULTI_NODE}, {})
+
+
+@pytest.mark.parametrize("resources", [{"tasks": 1, "mpi": "srun"}, {"tasks": 2}, {}])
+def test_several_nodes_need_one_unwrapped_task_per_node(resources):
+    """Without the mpi resource the jobstep plugin wraps the job in a one-task step; with fewer
+    tasks than nodes the step could not place one per node. Both stop before launching."""
+    with pytest.raises(LaunchError, match="set tasks: 2 and mpi: srun beside nodes: 2"):
+        training_launch("t.yaml", {"nodes": 2, "gpu": 16, **resources}, SLURM)
 
 
 def test_uneven_gpu_split_is_an_error():

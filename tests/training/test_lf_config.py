@@ -35,6 +35,26 @@ def test_sft_continues_the_pt_adapter_with_answer_only_loss():
 def test_export_yaml():
     cfg = export_yaml("base", "ckpt", "smollm2", "merged")
     assert cfg["adapter_name_or_path"] == "ckpt" and cfg["export_dir"] == "merged" and cfg["finetuning_type"] == "lora"
+    # The merge runs on the GPU its job reserved (LLaMA-Factory's `auto`), on the CPU without one.
+    assert cfg["export_device"] == "cpu"
+    assert export_yaml("base", "ckpt", "smollm2", "merged", device="cuda")["export_device"] == "auto"
+
+
+def test_workers_follow_the_jobs_cpus_and_small_sets_keep_one_tokeniser():
+    small = sft_yaml(STAGE, "m", "smollm2", "data", "out", cpus=8, rows=300)
+    assert small["preprocessing_num_workers"] == 1 and small["dataloader_num_workers"] == 7
+    big = pt_yaml(STAGE, "m", "yi", "data", "out", cpus=8, rows=2_000_000)
+    assert big["preprocessing_num_workers"] == 8 and big["dataloader_num_workers"] == 7
+    middle = pt_yaml(STAGE, "m", "yi", "data", "out", cpus=8, rows=35_000)
+    assert middle["preprocessing_num_workers"] == 3
+    one_cpu = pt_yaml(STAGE, "m", "yi", "data", "out", cpus=1, rows=2_000_000)
+    assert one_cpu["preprocessing_num_workers"] == 1 and one_cpu["dataloader_num_workers"] == 0
+
+
+def test_report_to_and_plot_loss_pass_through():
+    assert sft_yaml(STAGE, "m", "smollm2", "data", "out")["report_to"] == "none"
+    cfg = sft_yaml({**STAGE, "report_to": "tensorboard", "plot_loss": True}, "m", "smollm2", "data", "out")
+    assert cfg["report_to"] == "tensorboard" and cfg["plot_loss"] is True
 
 
 def test_deepspeed_stage_points_at_the_config_written_into_the_run():

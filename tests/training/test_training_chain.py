@@ -116,3 +116,24 @@ def test_killed_sft_resumes_from_its_newest_checkpoint(finished_run, tmp_path):
     for step, mtime in saved.items():  # earlier checkpoints were kept, not written again
         assert (run_dir / f"checkpoint-{step}/adapter_model.safetensors").stat().st_mtime_ns == mtime
     assert (workdir / "results/train/sft/adapter/adapter_model.safetensors").exists()
+
+
+def test_tensorboard_event_files_hold_the_losses_the_trainer_logged(finished_run):
+    """train_sft.report_to: tensorboard (the small config sets it): event files are written
+    during training and hold, step for step, the validation losses of the trainer's state."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = finished_run / "results/train/sft/run"
+    folders = sorted({p.parent for p in run.rglob("events.out.tfevents.*")})
+    assert folders, f"no TensorBoard event file under {run}"
+    scalars = {}
+    for folder in folders:
+        events = EventAccumulator(str(folder))
+        events.Reload()
+        for tag in events.Tags()["scalars"]:
+            scalars.setdefault(tag, {}).update({e.step: e.value for e in events.Scalars(tag)})
+    assert "train/loss" in scalars and "eval/loss" in scalars, sorted(scalars)
+    state = json.loads((finished_run / "results/train/sft/trainer_state.json").read_text())
+    eval_losses = {e["step"]: e["eval_loss"] for e in state["log_history"] if "eval_loss" in e}
+    assert scalars["eval/loss"] == pytest.approx(eval_losses, rel=1e-6)
+    assert (run / "training_loss.png").stat().st_size > 0  # plot_loss: LLaMA-Factory's own plot

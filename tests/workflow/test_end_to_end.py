@@ -105,6 +105,7 @@ TUNING_CHANGES = {
     ("curate", "workers"): 2,
     ("infer", "batch_size"): 4,
     ("infer", "token_budget"): 128,
+    ("infer", "vllm"): {"gpu_memory_utilization": 0.5, "enforce_eager": True},
 }
 
 
@@ -157,7 +158,7 @@ def test_dedup_threshold_change_reruns_curation_but_never_generation(finished_ru
         "build_pt_corpus",
         "prepare_base_model",
     } & set(jobs)
-    assert jobs["infer"] == 6  # only the fine-tuned model's predictions
+    assert jobs["infer"] == 1  # only the fine-tuned model's predictions
 
 
 def test_snakemake_report_contains_table_and_plots(finished_run):
@@ -236,3 +237,43 @@ def test_sweep_steps_found_after_training_for_epochs(finished_run, tmp_path):
     assert json.loads((workdir / "results/sweep/sweep.json").read_text()) == json.loads(
         (finished_run / "results/sweep/sweep.json").read_text()
     )
+
+
+@pytest.mark.parametrize("model", ["base", "finetuned"])
+def test_one_inference_job_per_model_answers_as_one_job_per_set_did(finished_run, model):
+    """The infer job loads the model once and answers all sets in one run; loading it again for
+    each set alone (the former one job per set) gives the same prediction records."""
+    from shoplora.config.schema import section_defaults
+    from shoplora.inference.eval_set import generator_for, predict_eval_set
+
+    config = yaml.safe_load((finished_run / "config/config.yaml").read_text())
+    cfg = section_defaults("infer", **config["infer"])
+    model_dir = finished_run / "results/model" / model
+    for task, path in config["eval_sets"].items():
+        alone = generator_for(model_dir, config["base_model"]["template"], cfg)
+        expected = predict_eval_set(alone, finished_run / path, f"eval:{task}", cfg)
+        assert read_jsonl(finished_run / f"results/predictions/{model}/{task}.jsonl") == expected, task
+
+
+def test_a_job_given_a_gpu_it_cannot_use_stops_at_once(finished_run, tmp_path):
+    """CUDA_VISIBLE_DEVICES names a device this machine does not have: the infer job stops
+    before loading anything, naming the job; the same job without a reservation runs on the CPU."""
+    workdir = tmp_path / "work"
+    shutil.copytree(
+        finished_run,
+        workdir,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(".snakemake", "logs", "model", "train", "sweep"),
+    )
+    for folder in ("model", "train", "sweep"):  # read only; linked, not copied
+        (workdir / "results" / folder).symlink_to(finished_run / "results" / folder)
+    target = "results/predictions/base/ranking.jsonl"
+    proc = run_snakemake(
+        workdir, target, "--cores", "1", "--forcerun", "infer", "--rerun-triggers", "mtime",
+        check=False, env={"CUDA_VISIBLE_DEVICES": "0"},
+    )  # fmt: skip
+    assert proc.returncode != 0
+    log = (workdir / "logs/infer/base.log").read_text()
+    assert "rule infer (model=base): the job reserved gpu=1 but torch.cuda.is_available() is False" in log
+    assert "infer:" not in log  # nothing was answered
+    assert not (workdir / target).exists()

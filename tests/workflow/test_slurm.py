@@ -9,6 +9,8 @@ cancels a running job with scancel to show the profile's retry runs it again to 
 
 import functools
 import http.server
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -19,7 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, make_small_workdir, make_workdir, read_jsonl, run_snakemake
+from conftest import BIN, REPO, make_small_workdir, make_workdir, read_jsonl, run_snakemake
 
 EVAL_SETS = ("multiple-choice", "ranking", "generation")
 GPU_RULES = {"train_pt", "train_sft", "merge", "infer"}
@@ -29,14 +31,11 @@ CPU_RULES = {
     "build_pt_corpus",
     "prepare_base_model",
     "generate",
-    "parse_generated",
     "curate_sft",
     "build_datasets",
-    "select_checkpoint",
-    "evaluate",
-    "metrics_table",
-    "report",
 }
+# Seconds of work each: they run where Snakemake runs, never as an sbatch job.
+LOCAL_RULES = {"parse_generated", "select_checkpoint", "evaluate", "metrics_table", "report"}
 pytestmark = pytest.mark.slow
 
 
@@ -103,6 +102,7 @@ def test_whole_workflow_on_a_real_slurm(tmp_path, finished_run):
     # The products source read by two shard jobs: the PT corpus must equal the unsharded local run's.
     config = yaml.safe_load((cluster / "config/config.yaml").read_text())
     config["corpus"]["sources"]["products"]["shards"] = 2
+    config["cluster"]["require_cuda"] = False  # this cluster's GPUs are stand-ins (ci/slurm-local.sh)
     (cluster / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     before = {j["JobId"] for j in slurm_jobs()}
     cancelled = []
@@ -133,7 +133,9 @@ def test_whole_workflow_on_a_real_slurm(tmp_path, finished_run):
     for job in jobs:
         by_rule.setdefault(rule_of(job), []).append(job)
     assert set(by_rule) == GPU_RULES | CPU_RULES, f"rules seen by Slurm: {sorted(by_rule, key=str)}"
-    assert sum(j["JobState"] == "COMPLETED" for j in by_rule["infer"]) == 2 * len(EVAL_SETS)  # both models
+    assert sum(j["JobState"] == "COMPLETED" for j in by_rule["infer"]) == 2  # one job per model, all sets
+    for rule in LOCAL_RULES:
+        assert f"localrule {rule}:" in proc.stdout + proc.stderr, rule
     shard_jobs = [j for j in by_rule["download_corpus"] if j["JobState"] == "COMPLETED"]
     assert len(shard_jobs) == 3, by_rule["download_corpus"]  # products in 2 shards, reviews in 1
     for rule, rule_jobs in by_rule.items():
@@ -196,3 +198,43 @@ def test_network_rules_stay_on_the_submit_host_when_asked(tmp_path):
     ), rules
     assert "localrule fetch_corpus_source:" in proc.stdout + proc.stderr
     assert (workdir / "results/corpus/pt_corpus.parquet").exists()
+
+
+STEP_SNAKEFILE = """
+rule exchange:
+    output:
+        expand("exchange/rank-{{rank}}.json", rank=[0, 1]),
+    resources:
+        tasks=2,
+        mpi="srun",
+    shell:
+        "mkdir -p exchange && {python} {helper} launch exchange"
+"""
+
+
+def test_a_job_starts_a_two_task_step_whose_processes_exchange_a_tensor(tmp_path):
+    """Multi-node training's launch, on one node: a job with the jobstep plugin's MPI resource (as
+    the profile gives a multi-node training rule) runs unwrapped and starts its own 2-task srun
+    step; the two processes rendezvous and exchange tensors with gloo."""
+    import sys
+
+    profile = profile_for_this_machine(tmp_path)
+    work = tmp_path / "step"
+    work.mkdir()
+    helper = REPO / "tests/helpers/two_task_step.py"
+    (work / "Snakefile").write_text(STEP_SNAKEFILE.format(python=sys.executable, helper=helper))
+    before = {j["JobId"] for j in slurm_jobs()}
+    proc = subprocess.run(
+        [str(BIN / "snakemake"), "--profile", str(profile)], cwd=work, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    records = sorted(
+        (json.loads((work / f"exchange/rank-{r}.json").read_text()) for r in (0, 1)), key=lambda r: r["rank"]
+    )
+    assert [r["rank"] for r in records] == [0, 1] and all(r["world"] == 2 for r in records)
+    assert all(r["sum"] == 3.0 for r in records)  # each rank received the other's tensor
+    pids = sorted(r["pid"] for r in records)
+    assert pids[0] != pids[1] and all(sorted(r["pids"]) == pids for r in records)
+    [job] = [j for j in slurm_jobs() if j["JobId"] not in before]
+    assert rule_of(job) == "exchange" and job["JobState"] == "COMPLETED" and job["NumTasks"] == "2", job

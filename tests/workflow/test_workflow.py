@@ -33,7 +33,8 @@ def test_dry_run_plans_every_rule(tmp_path):
     proc = run_snakemake(make_workdir(tmp_path), "-n")
     jobs = planned_jobs(proc.stdout)
     assert set(RULES) <= set(jobs)
-    assert jobs["infer"] == jobs["evaluate"] == 12 and jobs["download_corpus"] == 2
+    # One inference job per model answers all 6 eval sets; each set is scored on its own.
+    assert jobs["infer"] == 2 and jobs["evaluate"] == 12 and jobs["download_corpus"] == 2
     # The default (evaluate.checkpoints: selected, select_checkpoint.by: val_loss) sweeps nothing.
     assert set(jobs) == set(RULES) | {"all"}
 
@@ -99,7 +100,9 @@ def test_slurm_dry_run_shows_the_sweep_jobs_with_gpu_resources(tmp_path):
     out = proc.stdout + proc.stderr
     jobs = planned_jobs(proc.stdout)
     steps = len(SAVED_STEPS)
-    assert jobs["infer_checkpoint"] == jobs["evaluate_checkpoint"] == steps * (6 + 1)  # eval sets + dev set
+    # One job per checkpoint and split (it loads the checkpoint once); one score per set.
+    assert jobs["infer_checkpoint"] == jobs["infer_checkpoint_dev"] == steps
+    assert jobs["evaluate_checkpoint"] == steps * (6 + 1)  # eval sets + dev set
     assert jobs["sweep_report"] == jobs["check_dev_sets"] == 1 and "sft_checkpoints" not in jobs
     block = rule_block(out, "infer_checkpoint")
     assert re.search(r"resources:.*\bgpu=1\b", block) and "slurm_partition=gpu" in block, block
@@ -117,7 +120,8 @@ def test_a_listed_sweep_step_must_be_a_saved_one(tmp_path):
     (tmp_path / "bad").mkdir()
     listed = run_snakemake(make_workdir(tmp_path / "ok", {"evaluate": {"checkpoints": SAVED_STEPS[1::2]}}), "-n")
     jobs = planned_jobs(listed.stdout)
-    assert jobs["infer_checkpoint"] == len(SAVED_STEPS[1::2]) * 6 and "check_dev_sets" not in jobs
+    assert jobs["infer_checkpoint"] == len(SAVED_STEPS[1::2]) and "check_dev_sets" not in jobs
+    assert jobs["evaluate_checkpoint"] == len(SAVED_STEPS[1::2]) * 6
     bad = {"evaluate": {"checkpoints": [SAVED_STEPS[0], SAVED_STEPS[0] + 1]}}
     proc = run_snakemake(make_workdir(tmp_path / "bad", bad), "-n", check=False)
     assert proc.returncode != 0
@@ -179,3 +183,20 @@ def test_make_dag_writes_svg_and_mermaid(tmp_path):
         text = (REPO / "dag" / name).read_text()
         assert "flowchart" in text or "graph" in text
         assert "train_sft" in text
+
+
+def test_every_gpu_rule_gets_a_gpu_on_the_cluster_and_stops_without_cuda():
+    """Each rule declaring gpu= is sent to the GPU partition with a GPU by profiles/slurm (and
+    only those are), and its script checks CUDA before any work (runtime.device.check_job_cuda)."""
+    text = "\n".join(p.read_text() for p in sorted((REPO / "workflow/rules").glob("*.smk")))
+    blocks = re.split(r"^ *(?:rule|checkpoint) (\w+):\n", text, flags=re.MULTILINE)[1:]
+    gpu_rules = {}
+    for name, body in zip(blocks[::2], blocks[1::2]):
+        if re.search(r"^\s+gpu=\d+,", body, re.MULTILINE):
+            gpu_rules[name] = re.search(r'script:\s*"\.\./scripts/([\w.]+)"', body).group(1)
+    assert {"train_pt", "train_sft", "merge", "infer", "infer_checkpoint", "infer_checkpoint_dev"} <= set(gpu_rules)
+    resources = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())["set-resources"]
+    for rule, script in gpu_rules.items():
+        assert resources[rule]["slurm_partition"] == "gpu" and resources[rule]["gpu"] >= 1, rule
+        assert "check_job_cuda(snakemake)" in (REPO / "workflow/scripts" / script).read_text(), script
+    assert {rule for rule, r in resources.items() if r.get("gpu")} == set(gpu_rules)

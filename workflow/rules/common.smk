@@ -10,6 +10,7 @@ from shoplora.config.schema import results_only
 from shoplora.data.stream import sharded_by_file
 from shoplora.generation.prompts import plan_problems
 from shoplora.io.paths import matching_files
+from shoplora.runtime.device import limit_local_gpu_jobs
 from shoplora.tasks.records import TaskFormatError, load_tasks
 from shoplora.training.checkpoints import planned_steps
 
@@ -39,8 +40,28 @@ if isinstance(SWEEP, list) and PLANNED_STEPS is not None and set(SWEEP) - set(PL
         f"{sorted(set(SWEEP) - set(PLANNED_STEPS))}; it saves at {PLANNED_STEPS}"
     )
 
+# Rules that take seconds on one CPU: a cluster run runs them where Snakemake runs instead of
+# queueing an sbatch job (and a node's minimum reservation) for each.
+CHEAP_RULES = [
+    "parse_generated",
+    "sft_checkpoints",
+    "select_checkpoint",
+    "select_ablation_checkpoint",
+    "check_dev_sets",
+    "evaluate",
+    "evaluate_checkpoint",
+    "metrics_table",
+    "sweep_report",
+    "ablation_table",
+    "report",
+]
+workflow.localrules(*CHEAP_RULES)
+
+# A local run on a GPU machine never starts more GPU jobs at once than it sees GPUs.
+limit_local_gpu_jobs(workflow)
+
 # Rules that reach the internet; on clusters with offline compute nodes they stay on the submit host.
-NETWORK_RULES = ["fetch_corpus_source", "download_task_set", "prepare_base_model", "generate"]
+NETWORK_RULES = ["fetch_corpus_source", "download_task_set", "prepare_base_model", "generate", "release"]
 if config["cluster"]["network_rules_on_submit_host"]:
     workflow.localrules(*NETWORK_RULES)
 
@@ -178,16 +199,6 @@ def sft_steps():
 
 def sweep_steps():
     return SWEEP if isinstance(SWEEP, list) else sft_steps()
-
-
-def sweep_set(wildcards):
-    sets = config["eval_sets"] if wildcards.split == "eval" else config["select_checkpoint"]["dev_sets"]
-    return sets[wildcards.task]
-
-
-def dev_check_if_dev(wildcards):
-    """Dev-set jobs wait for the overlap check, so no GPU time is spent on a leaking dev set."""
-    return "results/sweep/dev/overlap_check.json" if wildcards.split == "dev" else []
 
 
 def sweep_eval_scores(wildcards):

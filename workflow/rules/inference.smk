@@ -1,13 +1,15 @@
+# One job per model: the model is loaded once and answers every eval set, each written to its
+# own predictions file (evaluate and --forcerun of one file work per set).
 rule infer:
     input:
         model=model_dir,
-        tasks=eval_set,
+        tasks=[config["eval_sets"][task] for task in TASKS],
     output:
-        predictions="results/predictions/{model}/{task}.jsonl",
+        predictions=expand("results/predictions/{{model}}/{task}.jsonl", task=TASKS),
     log:
-        "logs/infer/{model}/{task}.log",
+        "logs/infer/{model}.log",
     benchmark:
-        "benchmarks/infer/{model}/{task}.tsv"
+        "benchmarks/infer/{model}.tsv"
     conda:
         "../../envs/llm.yaml"
     threads: 1
@@ -16,5 +18,6 @@ rule infer:
     params:
         infer=results_only(config["infer"], "infer"),
         template=config["base_model"]["template"],
+        labels=[f"eval:{task}" for task in TASKS],
     script:
         "../scripts/infer.py"

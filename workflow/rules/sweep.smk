@@ -1,6 +1,6 @@
 # The checkpoint sweep (evaluate.checkpoints: all or a list of steps) and checkpoint choice on a
 # dev set (select_checkpoint.by: dev_score): every saved SFT checkpoint scored as the base model
-# plus its LoRA adapter, one job per (checkpoint, eval or dev set), nothing merged.
+# plus its LoRA adapter, one job per (checkpoint, eval or dev split), nothing merged.
 
 
 rule check_dev_sets:
@@ -21,18 +21,19 @@ rule check_dev_sets:
         "../scripts/check_dev_sets.py"
 
 
+# One job per checkpoint and split: the base model with the checkpoint's adapter is loaded once
+# and answers every set of the split, each written to its own predictions file.
 rule infer_checkpoint:
     input:
-        checked=dev_check_if_dev,
         model="results/model/base",
         state="results/train/sft/trainer_state.json",
-        tasks=sweep_set,
+        tasks=[config["eval_sets"][task] for task in TASKS],
     output:
-        predictions="results/sweep/{split}/predictions/step-{step}/{task}.jsonl",
+        predictions=expand("results/sweep/eval/predictions/step-{{step}}/{task}.jsonl", task=TASKS),
     log:
-        "logs/infer_checkpoint/{split}/step-{step}/{task}.log",
+        "logs/infer_checkpoint/eval/step-{step}.log",
     benchmark:
-        "benchmarks/infer_checkpoint/{split}/step-{step}/{task}.tsv"
+        "benchmarks/infer_checkpoint/eval/step-{step}.tsv"
     conda:
         "../../envs/llm.yaml"
     threads: 1
@@ -41,8 +42,37 @@ rule infer_checkpoint:
     params:
         infer=results_only(config["infer"], "infer"),
         template=config["base_model"]["template"],
+        labels=[f"eval:{task}" for task in TASKS],
     script:
         "../scripts/infer_checkpoint.py"
+
+
+if DEV_SETS:
+
+    # Dev-set jobs wait for the overlap check, so no GPU time is spent on a leaking dev set.
+    rule infer_checkpoint_dev:
+        input:
+            checked="results/sweep/dev/overlap_check.json",
+            model="results/model/base",
+            state="results/train/sft/trainer_state.json",
+            tasks=[config["select_checkpoint"]["dev_sets"][task] for task in DEV_SETS],
+        output:
+            predictions=expand("results/sweep/dev/predictions/step-{{step}}/{task}.jsonl", task=DEV_SETS),
+        log:
+            "logs/infer_checkpoint/dev/step-{step}.log",
+        benchmark:
+            "benchmarks/infer_checkpoint/dev/step-{step}.tsv"
+        conda:
+            "../../envs/llm.yaml"
+        threads: 1
+        resources:
+            gpu=1,
+        params:
+            infer=results_only(config["infer"], "infer"),
+            template=config["base_model"]["template"],
+            labels=[f"dev:{task}" for task in DEV_SETS],
+        script:
+            "../scripts/infer_checkpoint.py"
 
 
 rule evaluate_checkpoint:

@@ -1,20 +1,22 @@
-"""infer and infer_checkpoint: one eval (or dev) set's predictions from one model."""
+"""infer and infer_checkpoint: the predictions of one model for every eval (or dev) set.
+
+The model is loaded once per job and answers every set in one run; each set still gets its own
+predictions file, so evaluation, `--forcerun` of one file and per-task outputs work as before.
+"""
+
+import sys
 
 from shoplora.inference.generator import Generator
 from shoplora.tasks.records import Prediction, load_tasks
 from shoplora.tasks.types import spec
 
 
-def predict_eval_set(tasks_path, label, model_dir, template, cfg, adapter=None):
-    """Prediction records for every task of `tasks_path` (`label` names the file in errors).
+def generator_for(model_dir, template, cfg, adapter=None):
+    """The Generator the `infer` config section describes (loaded on first use).
 
-    cfg: the `infer` config section. adapter: a LoRA checkpoint applied over `model_dir`.
-    The configured template is used; generate() stops if the model was trained with another.
-    """
-    tasks = load_tasks(tasks_path, label)
-    lengths = [cfg["max_new_tokens"][t["task_type"]] for t in tasks]
-    constrained = [cfg["constrained_decoding"] and spec(t["task_type"]).constrained for t in tasks]
-    generator = Generator(
+    The configured template is used; it stops if the model was trained with another.
+    adapter: a LoRA checkpoint applied over `model_dir`."""
+    return Generator(
         model_dir,
         template,
         backend=cfg["backend"],
@@ -24,8 +26,31 @@ def predict_eval_set(tasks_path, label, model_dir, template, cfg, adapter=None):
         max_prompt_tokens=cfg["max_prompt_tokens"],
         overlong_prompts=cfg["overlong_prompts"],
         adapter=adapter,
+        vllm=cfg["vllm"],
     )
+
+
+def predict_eval_sets(generator, sets, cfg, progress=sys.stderr):
+    """Prediction records for every task of each set, from one run of the loaded model (one
+    vLLM engine, one continuous batch across sets). sets: (label, tasks path) pairs; label names
+    the file in errors. cfg: the `infer` config section. Returns one list of records per set."""
+    tasks_of = [load_tasks(path, label) for label, path in sets]
+    tasks = [t for set_tasks in tasks_of for t in set_tasks]
+    lengths = [cfg["max_new_tokens"][t["task_type"]] for t in tasks]
+    constrained = [cfg["constrained_decoding"] and spec(t["task_type"]).constrained for t in tasks]
+    print(f"infer: {len(tasks)} tasks from {len(sets)} set(s) with one loaded model", file=progress, flush=True)
     responses = generator.run(
-        [t["input_field"] for t in tasks], lengths, batch_size=cfg["batch_size"], constrained=constrained
-    )
-    return [Prediction.of(t, r, note).to_record() for t, r, note in zip(tasks, responses, generator.prompt_notes)]
+        [t["input_field"] for t in tasks], lengths, batch_size=cfg["batch_size"], constrained=constrained,
+        progress=progress,
+    )  # fmt: skip
+    records = [Prediction.of(t, r, note).to_record() for t, r, note in zip(tasks, responses, generator.prompt_notes)]
+    per_set, start = [], 0
+    for set_tasks in tasks_of:
+        per_set.append(records[start : start + len(set_tasks)])
+        start += len(set_tasks)
+    return per_set
+
+
+def predict_eval_set(generator, tasks_path, label, cfg, progress=sys.stderr):
+    """The predictions of one set (see predict_eval_sets)."""
+    return predict_eval_sets(generator, [(label, tasks_path)], cfg, progress)[0]

@@ -1,9 +1,10 @@
 """infer: batched greedy generation with prompts encoded by LLaMA-Factory's own template.
 
-Two backends: transformers (CPU or GPU; what the tests run) and vLLM, used when the package
-is installed and a GPU is present. The transformers backend batches continuously by default
-(runtime/continuous.py, the engine the local generation server runs too: sequences join and
-leave at every step, shared prompt prefixes are computed once); `padded` runs
+Two backends: transformers (CPU or GPU; what the tests run) and vLLM (vllm_worker.py, in an
+environment of its own), used when it is installed and a GPU is present. The transformers
+backend batches continuously by default (runtime/continuous.py, the engine the local generation
+server runs too: sequences join and leave at every step, shared prompt prefixes are computed
+once); `padded` runs
 `model.generate` on left-padded batches instead, and is what the continuous engine falls back
 to for attention it does not implement. Optional constrained decoding (constraint.py) lets
 multiple-choice, ranking and retrieval answers contain only digits, commas and spaces. A LoRA
@@ -13,10 +14,15 @@ serves it unmerged.
 
 import importlib.util
 import json
+import os
+import signal
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+from shoplora.config.schema import section_defaults
 from shoplora.inference.constraint import AnswerCharsOnly, answer_token_ids
 from shoplora.runtime.continuous import generate_continuous, greedy, unsupported_reason
 from shoplora.runtime.model import ModelRuntime, encode_prompt
@@ -43,19 +49,33 @@ def check_template(model_dir, template_name):
             )
 
 
-def choose_backend(requested="auto"):
-    """vllm where asked for or, with `auto`, where it is installed and a GPU is present."""
+def vllm_installed(python=None):
+    """Whether vLLM can be imported by `python` (None: this interpreter), without importing it."""
+    if python is None or python == sys.executable:
+        return importlib.util.find_spec("vllm") is not None
+    if not Path(python).exists():
+        return False
+    probe = "import importlib.util, sys; sys.exit(importlib.util.find_spec('vllm') is None)"
+    return subprocess.run([python, "-c", probe], capture_output=True).returncode == 0
+
+
+def choose_backend(requested="auto", vllm_python=None):
+    """vllm where asked for or, with `auto`, where it is installed (vllm_python: the interpreter
+    of its environment, None for this one) and a GPU is present."""
     import torch
 
     if requested not in BACKENDS:
         raise ValueError(f"infer.backend must be one of {', '.join(BACKENDS)}, not {requested!r}")
-    vllm_usable = importlib.util.find_spec("vllm") is not None and torch.cuda.is_available()
+    if requested == "transformers":
+        return "transformers"
+    vllm_usable = torch.cuda.is_available() and vllm_installed(vllm_python)
     if requested == "vllm" and not vllm_usable:
+        where = f"the interpreter {vllm_python}" if vllm_python else "this environment (or set infer.vllm.python)"
         raise RuntimeError(
-            "infer.backend 'vllm' needs the vllm package (pip install vllm) and a GPU; "
-            "use 'auto' to fall back to transformers"
+            f"infer.backend 'vllm' needs a GPU and vLLM installed for {where}; see docs/cluster.md, "
+            "or use 'auto' to fall back to transformers"
         )
-    return "vllm" if requested == "vllm" or (requested == "auto" and vllm_usable) else "transformers"
+    return "vllm" if vllm_usable else "transformers"
 
 
 class Generator:
@@ -73,14 +93,17 @@ class Generator:
         max_prompt_tokens,
         overlong_prompts,
         adapter=None,
+        vllm=None,
     ):
-        """adapter: a LoRA checkpoint folder applied over `model_dir` (the checkpoint sweep)."""
+        """adapter: a LoRA checkpoint folder applied over `model_dir` (the checkpoint sweep).
+        vllm: the `infer.vllm` config section (its defaults when None)."""
         check_template(model_dir, template_name)
         self.model_dir, self.adapter = model_dir, adapter
         self.runtime = ModelRuntime(model_dir, template_name, dtype)
         runtime = self.runtime
         self.tokenizer, self.template, self.stop_ids = runtime.tokenizer, runtime.template, runtime.stop_ids
-        self.backend = choose_backend(backend)
+        self.vllm = vllm if vllm is not None else section_defaults("infer")["vllm"]
+        self.backend = choose_backend(backend, self.vllm["python"])
         if engine not in ENGINES:
             raise ValueError(f"infer.engine must be one of {', '.join(ENGINES)}, not {engine!r}")
         self.engine, self.token_budget = engine, token_budget
@@ -144,8 +167,8 @@ class Generator:
         constrained = list(constrained) if constrained is not None else [False] * len(encoded)
         allowed = self.allowed_ids() if any(constrained) else None
         if self.backend == "vllm":
-            return _generate_vllm(
-                self.model_dir, encoded, max_new_tokens, self.stop_ids, constrained, allowed, self.adapter
+            return run_vllm(
+                self.model_dir, self.vllm, encoded, max_new_tokens, self.stop_ids, constrained, allowed, self.adapter
             )
         if (engine or self.engine) == "continuous":
             reason = unsupported_reason(self._load())
@@ -261,26 +284,62 @@ def generate(
 VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 
 
-def _generate_vllm(model_dir, encoded, max_new_tokens, stop_ids, constrained, allowed, adapter=None):
-    """The same prompts, token for token, through vLLM (GPU only; not run in the tests). An adapter
-    is served by vLLM's LoRA support over the base model, unmerged."""
-    from vllm import LLM, SamplingParams
-    from vllm.inputs import TokensPrompt
-
-    lora = {}
-    if adapter:
-        from vllm.lora.request import LoRARequest
-
-        rank = json.loads((Path(adapter) / "adapter_config.json").read_text())["r"]
+def vllm_engine_args(model_dir, cfg, adapters=()):
+    """vllm.LLM keywords from the `infer.vllm` section; adapters: LoRA folders to be served."""
+    args = {
+        "model": str(model_dir),
+        "dtype": "auto",  # the checkpoint's own (bf16 for a merged Yi-9B)
+        "tensor_parallel_size": cfg["tensor_parallel_size"],
+        "gpu_memory_utilization": cfg["gpu_memory_utilization"],
+        "enforce_eager": cfg["enforce_eager"],
+    }
+    if cfg["max_model_len"] is not None:
+        args["max_model_len"] = cfg["max_model_len"]
+    if adapters:
+        rank = max(json.loads((Path(a) / "adapter_config.json").read_text())["r"] for a in adapters)
         lora_rank = next((r for r in VLLM_LORA_RANKS if r >= rank), rank)
-        lora = {"enable_lora": True, "max_lora_rank": lora_rank}
-    llm = LLM(model=str(model_dir), dtype="auto", **lora)  # the checkpoint's dtype (bf16 for merged Yi-9B)
-    request = {"lora_request": LoRARequest("checkpoint", 1, str(adapter))} if adapter else {}
-    params = [
-        SamplingParams(
-            temperature=0.0, max_tokens=n, stop_token_ids=list(stop_ids), allowed_token_ids=allowed if c else None
-        )
-        for n, c in zip(max_new_tokens, constrained)
-    ]
-    outputs = llm.generate([TokensPrompt(prompt_token_ids=ids) for ids in encoded], params, **request)
-    return [o.outputs[0].text for o in outputs]
+        args.update(enable_lora=True, max_lora_rank=lora_rank, max_loras=max(cfg["max_loras"], 1))
+    args.update(cfg["extra"])
+    return args
+
+
+def vllm_request(model_dir, cfg, encoded, max_new_tokens, stop_ids, constrained, allowed, adapter=None):
+    """The worker's request (see vllm_worker.py): the same prompts, token for token."""
+    adapters = {"checkpoint": str(adapter)} if adapter else {}
+    return {
+        "engine": vllm_engine_args(model_dir, cfg, list(adapters.values())),
+        "adapters": adapters,
+        "requests": [
+            {
+                "prompt_token_ids": list(ids),
+                "max_tokens": n,
+                "stop_token_ids": list(stop_ids),
+                "allowed_token_ids": list(allowed) if c else None,
+                "adapter": "checkpoint" if adapter else None,
+            }
+            for ids, n, c in zip(encoded, max_new_tokens, constrained)
+        ],
+    }
+
+
+def run_vllm(model_dir, cfg, encoded, max_new_tokens, stop_ids, constrained, allowed, adapter=None):
+    """Answers from a vLLM worker started with `cfg["python"]` (GPU only; an adapter is served
+    unmerged by vLLM's LoRA support). The worker finds this package through PYTHONPATH."""
+    import shoplora
+    from shoplora.io.process import die_with_parent
+
+    python = cfg["python"] or sys.executable
+    package_root = str(Path(shoplora.__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+    request = vllm_request(model_dir, cfg, encoded, max_new_tokens, stop_ids, constrained, allowed, adapter)
+    with tempfile.TemporaryDirectory(prefix="shoplora-vllm-") as folder:
+        request_path, answers_path = Path(folder) / "request.json", Path(folder) / "answers.jsonl"
+        request_path.write_text(json.dumps(request))
+        subprocess.run(
+            [python, "-m", "shoplora.inference.vllm_worker", str(request_path), str(answers_path)],
+            check=True, env=env, preexec_fn=die_with_parent(signal.SIGKILL),
+        )  # fmt: skip
+        answers = [json.loads(line)["text"] for line in answers_path.read_text(encoding="utf-8").splitlines()]
+    if len(answers) != len(encoded):
+        raise RuntimeError(f"the vLLM worker answered {len(answers)} of {len(encoded)} prompts")
+    return answers

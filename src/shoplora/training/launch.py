@@ -1,9 +1,14 @@
 """How `llamafactory-cli train` is started for a rule's GPUs and nodes.
 
 One GPU: a plain process. Several GPUs on one node: LLaMA-Factory's own torchrun launch
-(FORCE_TORCHRUN, NPROC_PER_NODE). Several nodes: one task per node under `srun`, each running
+(FORCE_TORCHRUN, NPROC_PER_NODE). Several nodes: one task per node in an `srun` step, each running
 the same torchrun launch with a c10d rendezvous (RDZV_ID = the Slurm job id, MASTER_ADDR = the
 first allocated host), so node ranks are assigned by torchrun rather than by us.
+
+A job may start its own multi-task step only if the Slurm jobstep plugin did not already run it
+inside a one-task step (`srun -n1`, its default, which holds the allocation's resources). A
+multi-node training rule therefore gets the plugin's MPI resource in the profile (`nodes: N`,
+`tasks: N`, `mpi: srun`): the plugin then runs the job unwrapped, with one task per node.
 """
 
 import re
@@ -50,8 +55,22 @@ def gpus_per_node(resources):
     return total // nodes
 
 
+def srun_step(nodes, tasks_per_node=1):
+    """The srun prefix of a step with `tasks_per_node` tasks on each of `nodes` nodes, which
+    ends every task when one fails."""
+    return [
+        "srun",
+        f"--nodes={nodes}",
+        f"--ntasks={nodes * tasks_per_node}",
+        f"--ntasks-per-node={tasks_per_node}",
+        "--kill-on-bad-exit=1",
+    ]
+
+
 def training_launch(yaml_path, resources, slurm_env, deepspeed=False, master_port=MASTER_PORT):
-    """The command and environment that run `llamafactory-cli train yaml_path`."""
+    """The command and environment that run `llamafactory-cli train yaml_path`.
+
+    resources: the rule's (gpu, nodes, gres, tasks, mpi) as the profile set them."""
     nodes = int(resources.get("nodes") or 1)
     per_node = gpus_per_node(resources)
     train = ["llamafactory-cli", "train", str(yaml_path)]
@@ -68,9 +87,15 @@ def training_launch(yaml_path, resources, slurm_env, deepspeed=False, master_por
             f"nodes={nodes} needs a Slurm allocation (SLURM_JOB_ID and SLURM_JOB_NODELIST "
             "are not set): run it with --profile profiles/slurm"
         )
+    tasks = int(resources.get("tasks") or 1)
+    if resources.get("mpi") != "srun" or tasks != nodes:
+        raise LaunchError(
+            f"nodes={nodes} needs one task per node: set tasks: {nodes} and mpi: srun beside nodes: {nodes} for "
+            f"this rule in the profile (now tasks={tasks}, mpi={resources.get('mpi')!r}); otherwise the jobstep "
+            "plugin runs the job as a one-task step, in which the training step cannot start"
+        )
     env.update(RDZV_ID=job_id, MASTER_ADDR=expand_hostlist(nodelist)[0], MASTER_PORT=str(master_port))
-    srun = ["srun", f"--nodes={nodes}", f"--ntasks={nodes}", "--ntasks-per-node=1", "--kill-on-bad-exit=1"]
-    return Launch(srun + train, env)
+    return Launch(srun_step(nodes) + train, env)
 
 
 def deepspeed_config(stage):

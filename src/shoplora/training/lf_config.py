@@ -21,10 +21,26 @@ TRAIN_KEYS = (
     "bf16",
     "fp16",
     "seed",
+    "report_to",
+    "plot_loss",
 )
 
 
-def _common(stage_cfg, model_dir, template, dataset_dir, output_dir):
+# Each tokenisation worker packs its share of the rows on its own (pre-training concatenates
+# texts into blocks and drops the last partial one), so a small set keeps one worker: split
+# over many, its few blocks would be lost.
+ROWS_PER_TOKENISATION_WORKER = 10_000
+
+
+def tokenisation_workers(cpus, rows):
+    """LLaMA-Factory's preprocessing_num_workers for a job with `cpus` CPUs and a dataset of
+    `rows` rows (the smaller of train and validation)."""
+    return max(1, min(cpus, rows // ROWS_PER_TOKENISATION_WORKER))
+
+
+def _common(stage_cfg, model_dir, template, dataset_dir, output_dir, cpus=1, rows=0):
+    """cpus: the job's CPUs, for tokenisation (see tokenisation_workers) and the data loader
+    (one CPU stays with training). rows: the dataset's rows (the smaller split)."""
     cfg = {
         "model_name_or_path": str(model_dir),
         "template": template,
@@ -36,12 +52,11 @@ def _common(stage_cfg, model_dir, template, dataset_dir, output_dir):
         # Resume from the newest checkpoint after preemption instead of starting over.
         "overwrite_output_dir": False,
         "overwrite_cache": True,
-        "report_to": "none",
         "eval_strategy": "steps",
         "save_strategy": "steps",
         "save_only_model": False,
-        "preprocessing_num_workers": 1,
-        "dataloader_num_workers": 0,
+        "preprocessing_num_workers": tokenisation_workers(cpus, rows),
+        "dataloader_num_workers": max(0, cpus - 1),
     }
     cfg.update({k: stage_cfg[k] for k in LORA_KEYS + TRAIN_KEYS if k in stage_cfg})
     if cfg.get("max_steps") is None:  # the schema allows a positive integer or null only
@@ -53,15 +68,15 @@ def _common(stage_cfg, model_dir, template, dataset_dir, output_dir):
     return cfg
 
 
-def pt_yaml(stage_cfg, model_dir, template, dataset_dir, output_dir):
-    cfg = _common(stage_cfg, model_dir, template, dataset_dir, output_dir)
+def pt_yaml(stage_cfg, model_dir, template, dataset_dir, output_dir, cpus=1, rows=0):
+    cfg = _common(stage_cfg, model_dir, template, dataset_dir, output_dir, cpus, rows)
     cfg.update(stage="pt", dataset="shoplora_pt_train", eval_dataset="shoplora_pt_val")
     cfg.update(stage_cfg["extra"])
     return cfg
 
 
-def sft_yaml(stage_cfg, model_dir, template, dataset_dir, output_dir, pt_adapter=None):
-    cfg = _common(stage_cfg, model_dir, template, dataset_dir, output_dir)
+def sft_yaml(stage_cfg, model_dir, template, dataset_dir, output_dir, pt_adapter=None, cpus=1, rows=0):
+    cfg = _common(stage_cfg, model_dir, template, dataset_dir, output_dir, cpus, rows)
     cfg.update(
         stage="sft",
         dataset="shoplora_sft_train",
@@ -75,7 +90,8 @@ def sft_yaml(stage_cfg, model_dir, template, dataset_dir, output_dir, pt_adapter
     return cfg
 
 
-def export_yaml(model_dir, adapter_dir, template, export_dir, export_size=5):
+def export_yaml(model_dir, adapter_dir, template, export_dir, export_size=5, device="cpu"):
+    """device: where the job runs, "cuda" or "cpu"; the merge runs on the GPU the job reserved."""
     return {
         "model_name_or_path": str(model_dir),
         "adapter_name_or_path": str(adapter_dir),
@@ -84,6 +100,6 @@ def export_yaml(model_dir, adapter_dir, template, export_dir, export_size=5):
         "trust_remote_code": False,
         "export_dir": str(export_dir),
         "export_size": export_size,
-        "export_device": "cpu",
+        "export_device": "auto" if device == "cuda" else "cpu",
         "export_legacy_format": False,
     }

@@ -126,11 +126,12 @@ def run_training(
         (run_dir / DONE_MARKER).write_text(json.dumps({"resumed": mode == "resume"}) + "\n")
 
 
-def merge_adapter(model_dir, adapter_dir, export_dir, yaml_out, merge_cfg, chosen=None, log=sys.stderr):
-    """Merge base + adapter with `llamafactory-cli export`; record the template with the model."""
+def merge_adapter(model_dir, adapter_dir, export_dir, yaml_out, merge_cfg, chosen=None, log=sys.stderr, device="cpu"):
+    """Merge base + adapter with `llamafactory-cli export` on `device` ("cuda" or "cpu"); record
+    the template with the model."""
     meta = read_model_meta(model_dir)
     with atomic_dir(export_dir) as tmp:
-        cfg = export_yaml(model_dir, adapter_dir, meta["template"], tmp, merge_cfg["export_size"])
+        cfg = export_yaml(model_dir, adapter_dir, meta["template"], tmp, merge_cfg["export_size"], device)
         text = yaml.safe_dump(cfg, sort_keys=True)
         with atomic_path(yaml_out) as cfg_tmp:
             cfg_tmp.write_text(text)
