@@ -68,6 +68,7 @@ rule download_task_set:
         files=task_set_files,
     output:
         tasks="results/task_sets/{task_set}.jsonl",
+        source="results/task_sets/{task_set}.source.json",
     log:
         "logs/download_task_set/{task_set}.log",
     conda:

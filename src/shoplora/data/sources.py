@@ -156,6 +156,18 @@ def _url_rows(name, spec, cache_dir):
     return [(str(path), read_table(path, spec["format"]))]
 
 
+def hub_pin(spec):
+    """A source spec to fetch with, and what to record of it: a `kind: hf` source's revision is
+    resolved to the commit it stands for now (kept as given where none can be learnt)."""
+    if spec["kind"] != "hf":
+        return spec, None
+    from shoplora.io.hub import resolve_commit
+
+    commit, _ = resolve_commit(spec["dataset"], spec["revision"], "dataset")
+    record = {"dataset": spec["dataset"], "revision": spec["revision"], "commit": commit}
+    return ({**spec, "revision": commit} if commit else spec), record
+
+
 def open_hf_dataset(name, spec):
     """The split as a `datasets` Dataset (or IterableDataset when streaming; with max_rows, a
     seeded shuffle buffer of 10,000 and the first N)."""

@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 from shoplora.io.atomic import atomic_dir
+from shoplora.io.hub import resolve_commit
 from shoplora.io.model_meta import write_model_meta
 
 
@@ -67,8 +68,11 @@ def prepare_base_model(cfg, dest):
             _save_from_gguf(folder, filename, tmp, cfg["dtype"])
             origin = {"kind": kind, "package": cfg["package"], "gguf_file": filename}
         elif kind == "hf":
-            _save_from_hub(cfg["hf_id"], cfg["revision"], tmp)
-            origin = {"kind": kind, "hf_id": cfg["hf_id"], "revision": cfg["revision"]}
+            # Download the commit the revision stands for now, and record it: the run can be
+            # repeated with `revision: <commit>` after the branch has moved.
+            commit, _ = resolve_commit(cfg["hf_id"], cfg["revision"], "model")
+            _save_from_hub(cfg["hf_id"], commit or cfg["revision"], tmp)
+            origin = {"kind": kind, "hf_id": cfg["hf_id"], "revision": cfg["revision"], "commit": commit}
         elif kind == "path":
             src = Path(cfg["path"])
             if not (src / "config.json").exists():
