@@ -38,6 +38,7 @@ include: "workflow/rules/inference.smk"
 include: "workflow/rules/evaluation.smk"
 include: "workflow/rules/sweep.smk"
 include: "workflow/rules/ablation.smk"
+include: "workflow/rules/release.smk"
 
 
 rule all:
