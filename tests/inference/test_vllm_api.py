@@ -16,7 +16,7 @@ import pytest
 
 from shoplora.config.schema import section_defaults
 from shoplora.inference.generator import vllm_engine_args, vllm_request
-from shoplora.inference.vllm_worker import sampling_params
+from shoplora.inference.vllm_worker import lora_ids, sampling_params
 
 
 def vllm_folder():
@@ -72,9 +72,7 @@ def test_the_engine_accepts_every_argument_the_config_passes(vllm, tmp_path):
 
 
 def test_generate_sampling_prompts_and_adapters_match_the_api(vllm):
-    request = vllm_request(
-        "model", section_defaults("infer", "vllm"), [[1, 2, 3]], [8], [0], [True], [5, 6], adapter=None
-    )
+    request = vllm_request("model", section_defaults("infer", "vllm"), [[1, 2, 3]], [8], [0], [True], [5, 6])
     generate, _ = parameters(method(classes(vllm / "entrypoints/llm.py")["LLM"], "generate"))
     assert {"prompts", "sampling_params", "lora_request"} <= generate
     sampling = set(fields(classes(vllm / "sampling_params.py")["SamplingParams"]))
@@ -102,13 +100,33 @@ def test_requests_carry_the_prompt_tokens_and_the_answer_constraint():
     }  # fmt: skip
 
 
-def test_an_adapter_is_served_with_a_rank_vllm_accepts(tmp_path):
-    adapter = tmp_path / "checkpoint-2"
-    adapter.mkdir()
-    (adapter / "adapter_config.json").write_text(json.dumps({"r": 12}))
+def adapter_folder(tmp_path, name, rank):
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "adapter_config.json").write_text(json.dumps({"r": rank}))
+    return folder
+
+
+def test_the_sweeps_adapters_are_served_by_one_engine_each_prompt_naming_its_own(tmp_path):
+    adapters = {"step-2": adapter_folder(tmp_path, "checkpoint-2", 12), "step-4": adapter_folder(tmp_path, "c4", 12)}
     cfg = section_defaults("infer", "vllm", extra={"seed": 3})
-    request = vllm_request("m", cfg, [[1]], [4], [0], [False], [], adapter=adapter)
+    request = vllm_request(
+        "m", cfg, [[1], [1], [2]], [4] * 3, [0], [False] * 3, [], adapters, ["step-2", "step-4", "step-4"]
+    )
     engine = request["engine"]
-    assert engine["enable_lora"] is True and engine["max_lora_rank"] == 16 and engine["max_loras"] == 1
+    assert engine["enable_lora"] is True and engine["max_lora_rank"] == 16  # 12 rounded up to a rank vLLM takes
+    assert engine["max_loras"] == 2  # both held at once (at most infer.vllm.max_loras)
     assert engine["seed"] == 3  # `extra` passes through
-    assert request["adapters"] == {"checkpoint": str(adapter)} and request["requests"][0]["adapter"] == "checkpoint"
+    assert request["adapters"] == {name: str(path) for name, path in adapters.items()}
+    assert [r["adapter"] for r in request["requests"]] == ["step-2", "step-4", "step-4"]
+    assert lora_ids(request["adapters"]) == {"step-2": 1, "step-4": 2}  # vLLM's ids: unique and above 0
+
+
+def test_several_adapters_need_the_vllm_backend(tiny_model_dir):
+    from shoplora.inference.generator import Generator
+
+    with pytest.raises(ValueError, match="several adapters in one engine need the vllm backend"):
+        Generator(
+            tiny_model_dir, "smollm2", backend="transformers", dtype="auto", engine="continuous", token_budget=64,
+            max_prompt_tokens=None, overlong_prompts="truncate", adapters={"step-2": "x"},
+        )  # fmt: skip

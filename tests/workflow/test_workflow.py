@@ -100,8 +100,8 @@ def test_slurm_dry_run_shows_the_sweep_jobs_with_gpu_resources(tmp_path):
     out = proc.stdout + proc.stderr
     jobs = planned_jobs(proc.stdout)
     steps = len(SAVED_STEPS)
-    # One job per checkpoint and split (it loads the checkpoint once); one score per set.
-    assert jobs["infer_checkpoint"] == jobs["infer_checkpoint_dev"] == steps
+    # One inference job per split (every checkpoint, every set); one score per checkpoint and set.
+    assert jobs["infer_checkpoint"] == 2
     assert jobs["evaluate_checkpoint"] == steps * (6 + 1)  # eval sets + dev set
     assert jobs["sweep_report"] == jobs["check_dev_sets"] == 1 and "sft_checkpoints" not in jobs
     block = rule_block(out, "infer_checkpoint")
@@ -110,8 +110,8 @@ def test_slurm_dry_run_shows_the_sweep_jobs_with_gpu_resources(tmp_path):
     for rule in ("evaluate_checkpoint", "sweep_report", "check_dev_sets"):
         block = rule_block(out, rule)
         assert "slurm_partition=cpu" in block and not re.search(r"\bgpu=", block), block
+    assert "output: results/sweep/eval/predictions\n" in out and "output: results/sweep/dev/predictions\n" in out
     for step in SAVED_STEPS:
-        assert f"results/sweep/eval/predictions/step-{step}/ranking.jsonl" in out
         assert f"results/sweep/dev/scores/step-{step}/mc_dev.json" in out
 
 
@@ -120,7 +120,7 @@ def test_a_listed_sweep_step_must_be_a_saved_one(tmp_path):
     (tmp_path / "bad").mkdir()
     listed = run_snakemake(make_workdir(tmp_path / "ok", {"evaluate": {"checkpoints": SAVED_STEPS[1::2]}}), "-n")
     jobs = planned_jobs(listed.stdout)
-    assert jobs["infer_checkpoint"] == len(SAVED_STEPS[1::2]) and "check_dev_sets" not in jobs
+    assert jobs["infer_checkpoint"] == 1 and "check_dev_sets" not in jobs
     assert jobs["evaluate_checkpoint"] == len(SAVED_STEPS[1::2]) * 6
     bad = {"evaluate": {"checkpoints": [SAVED_STEPS[0], SAVED_STEPS[0] + 1]}}
     proc = run_snakemake(make_workdir(tmp_path / "bad", bad), "-n", check=False)
@@ -194,7 +194,7 @@ def test_every_gpu_rule_gets_a_gpu_on_the_cluster_and_stops_without_cuda():
     for name, body in zip(blocks[::2], blocks[1::2]):
         if re.search(r"^\s+gpu=\d+,", body, re.MULTILINE):
             gpu_rules[name] = re.search(r'script:\s*"\.\./scripts/([\w.]+)"', body).group(1)
-    assert {"train_pt", "train_sft", "merge", "infer", "infer_checkpoint", "infer_checkpoint_dev"} <= set(gpu_rules)
+    assert {"train_pt", "train_sft", "merge", "infer", "infer_checkpoint"} <= set(gpu_rules)
     resources = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())["set-resources"]
     for rule, script in gpu_rules.items():
         assert resources[rule]["slurm_partition"] == "gpu" and resources[rule]["gpu"] >= 1, rule

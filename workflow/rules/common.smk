@@ -201,6 +201,20 @@ def sweep_steps():
     return SWEEP if isinstance(SWEEP, list) else sft_steps()
 
 
+def sweep_sets(wildcards):
+    """{name: file} of the split's sets: the eval sets, or the dev sets."""
+    return config["eval_sets"] if wildcards.split == "eval" else config["select_checkpoint"]["dev_sets"]
+
+
+def sweep_set_files(wildcards):
+    return list(sweep_sets(wildcards).values())
+
+
+def dev_check_if_dev(wildcards):
+    """Dev-set jobs wait for the overlap check, so no GPU time is spent on a leaking dev set."""
+    return "results/sweep/dev/overlap_check.json" if wildcards.split == "dev" else []
+
+
 def sweep_eval_scores(wildcards):
     return expand("results/sweep/eval/scores/step-{step}/{task}.json", step=sweep_steps(), task=TASKS)
 
@@ -216,6 +230,13 @@ def loss_curve_inputs(wildcards):
     if config["train_pt"]["enabled"]:
         states["pt"] = "results/train/pt/trainer_state.json"
     return states
+
+
+def release_train_configs(wildcards):
+    configs = {"sft_config": "results/train/sft/train_sft.yaml"}
+    if config["train_pt"]["enabled"]:
+        configs["pt_config"] = "results/train/pt/train_pt.yaml"
+    return configs
 
 
 def all_outputs():

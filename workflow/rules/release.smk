@@ -1,13 +1,6 @@
 # The release: the fine-tuned model, its adapter and the curated data, with their cards.
 
 
-def release_train_configs(wildcards):
-    configs = {"sft_config": "results/train/sft/train_sft.yaml"}
-    if config["train_pt"]["enabled"]:
-        configs["pt_config"] = "results/train/pt/train_pt.yaml"
-    return configs
-
-
 # Not part of `all`: `snakemake release` writes results/release/ (and pushes it with release.push).
 rule release:
     input:

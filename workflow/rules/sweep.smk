@@ -1,6 +1,6 @@
 # The checkpoint sweep (evaluate.checkpoints: all or a list of steps) and checkpoint choice on a
 # dev set (select_checkpoint.by: dev_score): every saved SFT checkpoint scored as the base model
-# plus its LoRA adapter, one job per (checkpoint, eval or dev split), nothing merged.
+# plus its LoRA adapter, one inference job per split (eval or dev), nothing merged.
 
 
 rule check_dev_sets:
@@ -21,19 +21,21 @@ rule check_dev_sets:
         "../scripts/check_dev_sets.py"
 
 
-# One job per checkpoint and split: the base model with the checkpoint's adapter is loaded once
-# and answers every set of the split, each written to its own predictions file.
+# One job per split: every swept checkpoint answers every set of the split (one vLLM engine
+# serving all their adapters, or the base model with each adapter folded in turn), written as
+# step-<step>/<set>.jsonl in the split's predictions folder.
 rule infer_checkpoint:
     input:
+        checked=dev_check_if_dev,
         model="results/model/base",
         state="results/train/sft/trainer_state.json",
-        tasks=[config["eval_sets"][task] for task in TASKS],
+        tasks=sweep_set_files,
     output:
-        predictions=expand("results/sweep/eval/predictions/step-{{step}}/{task}.jsonl", task=TASKS),
+        predictions=directory("results/sweep/{split}/predictions"),
     log:
-        "logs/infer_checkpoint/eval/step-{step}.log",
+        "logs/infer_checkpoint/{split}.log",
     benchmark:
-        "benchmarks/infer_checkpoint/eval/step-{step}.tsv"
+        "benchmarks/infer_checkpoint/{split}.tsv"
     conda:
         "../../envs/llm.yaml"
     threads: 1
@@ -42,42 +44,15 @@ rule infer_checkpoint:
     params:
         infer=results_only(config["infer"], "infer"),
         template=config["base_model"]["template"],
-        labels=[f"eval:{task}" for task in TASKS],
+        sets=sweep_sets,
+        steps=lambda wildcards: SWEEP if wildcards.split == "eval" else "all",
     script:
         "../scripts/infer_checkpoint.py"
 
 
-if DEV_SETS:
-
-    # Dev-set jobs wait for the overlap check, so no GPU time is spent on a leaking dev set.
-    rule infer_checkpoint_dev:
-        input:
-            checked="results/sweep/dev/overlap_check.json",
-            model="results/model/base",
-            state="results/train/sft/trainer_state.json",
-            tasks=[config["select_checkpoint"]["dev_sets"][task] for task in DEV_SETS],
-        output:
-            predictions=expand("results/sweep/dev/predictions/step-{{step}}/{task}.jsonl", task=DEV_SETS),
-        log:
-            "logs/infer_checkpoint/dev/step-{step}.log",
-        benchmark:
-            "benchmarks/infer_checkpoint/dev/step-{step}.tsv"
-        conda:
-            "../../envs/llm.yaml"
-        threads: 1
-        resources:
-            gpu=1,
-        params:
-            infer=results_only(config["infer"], "infer"),
-            template=config["base_model"]["template"],
-            labels=[f"dev:{task}" for task in DEV_SETS],
-        script:
-            "../scripts/infer_checkpoint.py"
-
-
 rule evaluate_checkpoint:
     input:
-        predictions="results/sweep/{split}/predictions/step-{step}/{task}.jsonl",
+        predictions="results/sweep/{split}/predictions",
     output:
         scores="results/sweep/{split}/scores/step-{step}/{task}.json",
     log:
@@ -87,6 +62,7 @@ rule evaluate_checkpoint:
     params:
         evaluate=config["evaluate"],
         label=lambda wildcards: f"checkpoint-{wildcards.step}",
+        file=lambda wildcards: f"step-{wildcards.step}/{wildcards.task}.jsonl",  # in the predictions folder
     script:
         "../scripts/evaluate.py"
 

@@ -8,7 +8,10 @@ from shoplora.io.smk import send_stderr_to_log
 
 send_stderr_to_log(snakemake)
 cfg = snakemake.params.evaluate
-predictions = [json.loads(line) for line in Path(snakemake.input.predictions).read_text().splitlines() if line.strip()]
+path = Path(snakemake.input.predictions)
+if "file" in snakemake.params.keys():  # noqa: SIM118 - the sweep's predictions folder holds every step's files
+    path = path / snakemake.params.file
+predictions = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 result = score_predictions(
     predictions, cfg["parse_mode"], {"multilingual-sent-transformer": cfg["multilingual_model_path"]}
 )

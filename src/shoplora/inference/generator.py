@@ -94,9 +94,11 @@ class Generator:
         overlong_prompts,
         adapter=None,
         vllm=None,
+        adapters=None,
     ):
         """adapter: a LoRA checkpoint folder applied over `model_dir` (the checkpoint sweep).
-        vllm: the `infer.vllm` config section (its defaults when None)."""
+        vllm: the `infer.vllm` config section (its defaults when None). adapters: {name: folder},
+        vLLM only: several LoRA adapters served by one engine, chosen per prompt (run's adapter_of)."""
         check_template(model_dir, template_name)
         self.model_dir, self.adapter = model_dir, adapter
         self.runtime = ModelRuntime(model_dir, template_name, dtype)
@@ -104,6 +106,9 @@ class Generator:
         self.tokenizer, self.template, self.stop_ids = runtime.tokenizer, runtime.template, runtime.stop_ids
         self.vllm = vllm if vllm is not None else section_defaults("infer")["vllm"]
         self.backend = choose_backend(backend, self.vllm["python"])
+        self.adapters = adapters or {}
+        if self.adapters and self.backend != "vllm":
+            raise ValueError("several adapters in one engine need the vllm backend")
         if engine not in ENGINES:
             raise ValueError(f"infer.engine must be one of {', '.join(ENGINES)}, not {engine!r}")
         self.engine, self.token_budget = engine, token_budget
@@ -118,13 +123,23 @@ class Generator:
         return self._allowed
 
     def run(
-        self, prompts, max_new_tokens, *, batch_size, constrained=None, progress=sys.stderr, engine=None, stats=None
+        self,
+        prompts,
+        max_new_tokens,
+        *,
+        batch_size,
+        constrained=None,
+        progress=sys.stderr,
+        engine=None,
+        stats=None,
+        adapter_of=None,
     ):
         """max_new_tokens: a list aligned with prompts. constrained: booleans aligned with
         prompts (None: no constraint); those rows may only generate digits, commas and spaces.
         batch_size: sequences decoded together. engine: overrides the Generator's for this call;
         `padded` with batch_size 1 is plain `model.generate` one prompt at a time.
-        stats: a dict the continuous engine fills (see generate_continuous)."""
+        stats: a dict the continuous engine fills (see generate_continuous). adapter_of: with
+        `adapters`, the adapter's name for each prompt."""
         encoded = [encode_prompt(self.template, self.tokenizer, p) for p in prompts]
         encoded, self.prompt_notes = self._guard_lengths(encoded, max_new_tokens)
         refused = [i for i, note in enumerate(self.prompt_notes) if note and note.startswith("prompt_too_long")]
@@ -135,12 +150,13 @@ class Generator:
                 [encoded[i] for i in keep], [max_new_tokens[i] for i in keep],
                 [constrained[i] for i in keep] if constrained is not None else None,
                 batch_size, progress, engine, stats,
+                [adapter_of[i] for i in keep] if adapter_of is not None else None,
             )  # fmt: skip
             responses = [""] * len(encoded)
             for i, answer in zip(keep, answers):
                 responses[i] = answer
             return responses
-        return self.run_encoded(encoded, max_new_tokens, constrained, batch_size, progress, engine, stats)
+        return self.run_encoded(encoded, max_new_tokens, constrained, batch_size, progress, engine, stats, adapter_of)
 
     def _guard_lengths(self, encoded, max_new_tokens):
         """Prompts longer than the model's context (less the answer) or max_prompt_tokens are
@@ -162,13 +178,16 @@ class Generator:
                 notes.append(f"prompt_truncated: {len(ids)} -> {limit} tokens")
         return guarded, notes
 
-    def run_encoded(self, encoded, max_new_tokens, constrained, batch_size, progress, engine, stats):
+    def run_encoded(self, encoded, max_new_tokens, constrained, batch_size, progress, engine, stats, adapter_of=None):
         """Generate for prompts already encoded with the template (see run)."""
         constrained = list(constrained) if constrained is not None else [False] * len(encoded)
         allowed = self.allowed_ids() if any(constrained) else None
         if self.backend == "vllm":
+            adapters, names = self.adapters, adapter_of
+            if self.adapter:
+                adapters, names = {"checkpoint": str(self.adapter)}, ["checkpoint"] * len(encoded)
             return run_vllm(
-                self.model_dir, self.vllm, encoded, max_new_tokens, self.stop_ids, constrained, allowed, self.adapter
+                self.model_dir, self.vllm, encoded, max_new_tokens, self.stop_ids, constrained, allowed, adapters, names
             )
         if (engine or self.engine) == "continuous":
             reason = unsupported_reason(self._load())
@@ -298,14 +317,18 @@ def vllm_engine_args(model_dir, cfg, adapters=()):
     if adapters:
         rank = max(json.loads((Path(a) / "adapter_config.json").read_text())["r"] for a in adapters)
         lora_rank = next((r for r in VLLM_LORA_RANKS if r >= rank), rank)
-        args.update(enable_lora=True, max_lora_rank=lora_rank, max_loras=max(cfg["max_loras"], 1))
+        args.update(enable_lora=True, max_lora_rank=lora_rank, max_loras=min(len(adapters), cfg["max_loras"]))
     args.update(cfg["extra"])
     return args
 
 
-def vllm_request(model_dir, cfg, encoded, max_new_tokens, stop_ids, constrained, allowed, adapter=None):
-    """The worker's request (see vllm_worker.py): the same prompts, token for token."""
-    adapters = {"checkpoint": str(adapter)} if adapter else {}
+def vllm_request(
+    model_dir, cfg, encoded, max_new_tokens, stop_ids, constrained, allowed, adapters=None, adapter_of=None
+):
+    """The worker's request (see vllm_worker.py): the same prompts, token for token.
+    adapters: {name: LoRA folder} served by the one engine; adapter_of: each prompt's adapter name."""
+    adapters = {name: str(path) for name, path in (adapters or {}).items()}
+    adapter_of = adapter_of if adapter_of is not None else [None] * len(encoded)
     return {
         "engine": vllm_engine_args(model_dir, cfg, list(adapters.values())),
         "adapters": adapters,
@@ -315,15 +338,15 @@ def vllm_request(model_dir, cfg, encoded, max_new_tokens, stop_ids, constrained,
                 "max_tokens": n,
                 "stop_token_ids": list(stop_ids),
                 "allowed_token_ids": list(allowed) if c else None,
-                "adapter": "checkpoint" if adapter else None,
+                "adapter": name,
             }
-            for ids, n, c in zip(encoded, max_new_tokens, constrained)
+            for ids, n, c, name in zip(encoded, max_new_tokens, constrained, adapter_of)
         ],
     }
 
 
-def run_vllm(model_dir, cfg, encoded, max_new_tokens, stop_ids, constrained, allowed, adapter=None):
-    """Answers from a vLLM worker started with `cfg["python"]` (GPU only; an adapter is served
+def run_vllm(model_dir, cfg, encoded, max_new_tokens, stop_ids, constrained, allowed, adapters=None, adapter_of=None):
+    """Answers from a vLLM worker started with `cfg["python"]` (GPU only; adapters are served
     unmerged by vLLM's LoRA support). The worker finds this package through PYTHONPATH."""
     import shoplora
     from shoplora.io.process import die_with_parent
@@ -331,7 +354,9 @@ def run_vllm(model_dir, cfg, encoded, max_new_tokens, stop_ids, constrained, all
     python = cfg["python"] or sys.executable
     package_root = str(Path(shoplora.__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
-    request = vllm_request(model_dir, cfg, encoded, max_new_tokens, stop_ids, constrained, allowed, adapter)
+    request = vllm_request(
+        model_dir, cfg, encoded, max_new_tokens, stop_ids, constrained, allowed, adapters, adapter_of
+    )
     with tempfile.TemporaryDirectory(prefix="shoplora-vllm-") as folder:
         request_path, answers_path = Path(folder) / "request.json", Path(folder) / "answers.jsonl"
         request_path.write_text(json.dumps(request))
