@@ -42,9 +42,11 @@ def test_export_yaml():
 
 def test_workers_follow_the_jobs_cpus_and_small_sets_keep_one_tokeniser():
     small = sft_yaml(STAGE, "m", "smollm2", "data", "out", cpus=8, rows=300)
-    assert small["preprocessing_num_workers"] == 1 and small["dataloader_num_workers"] == 7
+    assert small["preprocessing_num_workers"] == 1 and small["dataloader_num_workers"] == 6
     big = pt_yaml(STAGE, "m", "yi", "data", "out", cpus=8, rows=2_000_000)
-    assert big["preprocessing_num_workers"] == 8 and big["dataloader_num_workers"] == 7
+    assert big["preprocessing_num_workers"] == 8 and big["dataloader_num_workers"] == 6
+    laptop = sft_yaml(STAGE, "m", "smollm2", "data", "out", cpus=2, rows=300)
+    assert laptop["preprocessing_num_workers"] == 1 and laptop["dataloader_num_workers"] == 0
     middle = pt_yaml(STAGE, "m", "yi", "data", "out", cpus=8, rows=35_000)
     assert middle["preprocessing_num_workers"] == 3
     one_cpu = pt_yaml(STAGE, "m", "yi", "data", "out", cpus=1, rows=2_000_000)
