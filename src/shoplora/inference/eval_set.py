@@ -7,7 +7,7 @@ predictions file, so evaluation, `--forcerun` of one file and per-task outputs w
 
 import sys
 
-from shoplora.inference.generator import Generator
+from shoplora.inference.generator import Generator, choose_backend
 from shoplora.tasks.records import Prediction, load_tasks
 from shoplora.tasks.types import spec
 
@@ -73,8 +73,7 @@ def predict_checkpoints(model_dir, template, cfg, checkpoints, sets, progress=sy
     """{step: one list of records per set} for each LoRA checkpoint ({step: folder}) over
     `model_dir`. vLLM serves every adapter from one engine and answers all of them in one run;
     transformers folds each adapter into a fresh load of the base model in turn."""
-    probe = generator_for(model_dir, template, cfg)  # tokenizer and template now, the model on first use
-    if probe.backend != "vllm":
+    if choose_backend(cfg["backend"], cfg["vllm"]["python"]) != "vllm":
         return {
             step: predict_eval_sets(generator_for(model_dir, template, cfg, adapter=folder), sets, cfg, progress)
             for step, folder in checkpoints.items()

@@ -9,10 +9,11 @@ COMMIT = re.compile(r"[0-9a-f]{40}")
 
 
 def cache_folder(repo_id, repo_type):
-    """The repository's folder in the Hub cache (its documented layout)."""
+    """The repository's folder in the Hub cache, as huggingface_hub names it."""
     from huggingface_hub import constants
+    from huggingface_hub.file_download import repo_folder_name
 
-    return Path(constants.HF_HUB_CACHE) / f"{repo_type}s--{repo_id.replace('/', '--')}"
+    return Path(constants.HF_HUB_CACHE) / repo_folder_name(repo_id=repo_id, repo_type=repo_type)
 
 
 def resolve_commit(repo_id, revision=None, repo_type="model"):

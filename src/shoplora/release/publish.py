@@ -20,9 +20,9 @@ def link_or_copy(src, dest):
         shutil.copy2(src, dest)
 
 
-def add_folder(src, dest, skip=()):
+def add_folder(src, dest):
     for path in sorted(Path(src).rglob("*")):
-        if path.is_file() and path.name not in skip:
+        if path.is_file():
             link_or_copy(path, Path(dest) / path.relative_to(src))
 
 
