@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 ATTENTION = "sdpa"
 
 from shoplora.config.check import check_config  # noqa: E402
-from shoplora.evaluation.scoring import score_predictions  # noqa: E402
 from shoplora.evaluation.table import summary_table  # noqa: E402
 from shoplora.inference.generator import Generator  # noqa: E402
 from shoplora.runtime.model import encode_prompt  # noqa: E402
+from shoplora.scoring.kit import score_predictions  # noqa: E402
 from shoplora.tasks.records import load_tasks  # noqa: E402
 from shoplora.training.base_model import prepare_base_model  # noqa: E402
 

@@ -4,9 +4,9 @@ import pytest
 import sacrebleu
 from rouge_score import rouge_scorer
 
-import shoplora.evaluation.metrics as metrics
-import shoplora.evaluation.parsers as parsers
-from shoplora.evaluation.scoring import score_predictions
+import shoplora.scoring.metrics as metrics
+import shoplora.scoring.parsers as parsers
+from shoplora.scoring.kit import score_predictions
 from shoplora.tasks.types import spec
 
 

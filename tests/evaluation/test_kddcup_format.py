@@ -11,9 +11,9 @@ import pytest
 import sacrebleu
 import yaml
 
-from shoplora.evaluation.metrics import minilm_path
-from shoplora.evaluation.scoring import score_predictions
 from shoplora.evaluation.table import summary_table, to_markdown
+from shoplora.scoring.kit import score_predictions
+from shoplora.scoring.metrics import minilm_path
 from shoplora.tasks.records import load_tasks
 
 from conftest import REPO, make_workdir, planned_jobs, run_snakemake

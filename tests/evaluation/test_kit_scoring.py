@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import shoplora.evaluation.metrics as metrics
-from shoplora.evaluation.parsers import parse_with_reason
-from shoplora.evaluation.scoring import score_predictions, score_rows
+import shoplora.scoring.metrics as metrics
+from shoplora.scoring.kit import score_predictions, score_rows
+from shoplora.scoring.parsers import parse_with_reason
 
 from conftest import REPO
 from helpers import kit_rules
@@ -200,7 +200,7 @@ def answers_for(tasks):
 @pytest.mark.slow  # loads the sentence model for the sent-transformer rows
 @pytest.mark.parametrize("source", ["shipped", "development_sample"])
 def test_overall_equals_a_hand_computed_kit_mean(source):
-    from shoplora.evaluation.metrics import minilm_path
+    from shoplora.scoring.metrics import minilm_path
     from shoplora.tasks.records import load_tasks
 
     if source == "shipped":
@@ -260,7 +260,7 @@ def test_score_command_writes_table_json_and_rows(tmp_path):
 
 
 def test_lenient_mode_with_nothing_to_rescore_loads_no_model():
-    from shoplora.evaluation.scoring import _metric_values
+    from shoplora.scoring.kit import _metric_values
 
     # Every lenient reading equal to the strict one leaves an empty batch for the sentence model.
     assert _metric_values("sent-transformer", [], [], None) == []

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from shoplora.evaluation.scoring import score_predictions
 from shoplora.evaluation.sweep import losses_at, sweep_table, to_markdown
 from shoplora.evaluation.uncertainty import bootstrap, paired_bootstrap
+from shoplora.scoring.kit import score_predictions
 from shoplora.tasks.records import load_tasks
 
 from conftest import REPO

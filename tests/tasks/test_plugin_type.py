@@ -8,9 +8,9 @@ import pytest
 
 from shoplora.config.schema import section_defaults
 from shoplora.curation.curate import curate
-from shoplora.evaluation.scoring import score_predictions
 from shoplora.generation.parse import parse_responses
 from shoplora.generation.prompts import build_requests
+from shoplora.scoring.kit import score_predictions
 from shoplora.tasks import types
 from shoplora.tasks.assembly import strict_object, text
 from shoplora.tasks.records import TaskFormatError, load_tasks

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from shoplora.config.schema import section_defaults
 from shoplora.data.sft_datasets import sft_rows
 from shoplora.data.task_sets import load_task_set
-from shoplora.evaluation.scoring import score_rows
 from shoplora.generation.prompts import format_example, format_examples
+from shoplora.scoring.kit import score_rows
 from shoplora.tasks.records import TaskFormatError, load_tasks
 from shoplora.tasks.relevance import is_order, order_of, weights_of
 from shoplora.tasks.validity import eval_row_problem, invalid_reason

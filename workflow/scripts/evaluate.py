@@ -2,9 +2,9 @@ import json
 import sys
 from pathlib import Path
 
-from shoplora.evaluation.scoring import score_predictions
 from shoplora.io.atomic import write_json
 from shoplora.io.smk import send_stderr_to_log
+from shoplora.scoring.kit import score_predictions
 
 send_stderr_to_log(snakemake)
 cfg = snakemake.params.evaluate

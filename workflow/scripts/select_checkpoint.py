@@ -2,9 +2,9 @@ import json
 import sys
 from pathlib import Path
 
-from shoplora.evaluation.scoring import kit_overall
 from shoplora.io.atomic import write_json
 from shoplora.io.smk import send_stderr_to_log
+from shoplora.scoring.kit import kit_overall
 from shoplora.training.checkpoints import select
 
 send_stderr_to_log(snakemake)

@@ -1,2 +1,2 @@
-"""Evaluation (evaluate, metrics_table, report): ShopBench answer parsing and metrics, per-task
-scores, the base-vs-fine-tuned table and the report plots."""
+"""Evaluation (evaluate, metrics_table, report): per-task scores (with `scoring`, the kit's
+parsing and metrics), the base-vs-fine-tuned table and the report plots."""

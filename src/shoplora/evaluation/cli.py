@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from shoplora.config.schema import section_defaults
-from shoplora.evaluation.scoring import score_predictions
 from shoplora.io.atomic import write_json, write_jsonl
+from shoplora.scoring.kit import score_predictions
 from shoplora.tasks.records import PREDICTION_FIELDS, TaskFormatError, read_utf8
 from shoplora.tasks.types import is_task_type, unknown_type_problem
 from shoplora.tasks.validity import eval_row_problem

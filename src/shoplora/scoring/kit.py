@@ -12,8 +12,8 @@ row's lenient score is never below its strict score.
 
 from collections import defaultdict
 
-from shoplora.evaluation.metrics import SIMPLE, bleu, micro_f1, rouge_l, sentence_scores, tp_fp_fn
-from shoplora.evaluation.parsers import parse_with_reason
+from shoplora.scoring.metrics import SIMPLE, bleu, micro_f1, rouge_l, sentence_scores, tp_fp_fn
+from shoplora.scoring.parsers import parse_with_reason
 from shoplora.tasks.types import POOLED_METRIC, spec
 
 # The study's extra metrics (BLEU-4 and ROUGE-L for every generation task, whatever its
