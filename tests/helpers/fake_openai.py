@@ -18,6 +18,8 @@ the next action from a script, then answers normally:
 A request with `stream: true` is answered with server-sent events (chunked), the completion
 in a few parts after a keep-alive comment, as hosted APIs stream.
 
+`responder` (body -> text or None) lets a test play a model with planted behaviour.
+
 Optionally every answer waits `latency` seconds, and a requests-per-minute limit answers 429
 (the way hosted APIs do) when the client goes faster. Run standalone for benchmarks:
 `python tests/helpers/fake_openai.py --fast --latency 0.1 --rpm 600` prints the port on stdout
@@ -54,12 +56,15 @@ def completion_for(prompt, response_format=None):
     return json.dumps({"tasks": tasks})
 
 
-def completion_payload(prompt, response_format=None):
+def completion_payload(prompt, response_format=None, text=None):
     return json.dumps(
         {
             "choices": [
                 {
-                    "message": {"role": "assistant", "content": completion_for(prompt, response_format)},
+                    "message": {
+                        "role": "assistant",
+                        "content": completion_for(prompt, response_format) if text is None else text,
+                    },
                     "finish_reason": "stop",
                 }
             ],
@@ -116,6 +121,7 @@ class FakeOpenAI(ThreadingHTTPServer):
         self.served_ok = Counter()  # prompt -> 200 answers fully written
         self.on_request = None  # called (count) under send_lock before answering
         self.refused_auth = set()  # answers to these credentials are dropped (a killed client)
+        self.responder = None  # body -> answer text (or None: the default), to play a model
 
     def handle_error(self, request, client_address):
         # A client that was killed or gave up closes its connection mid-answer; that is expected.
@@ -247,10 +253,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b"<html>Bad gateway</html>", content_type="text/html")
             return
         stream = bool(body.get("stream"))
+        text = server.responder(body) if server.responder else None
+        if text is None:
+            text = completion_for(prompt, response_format)
         if stream and action in ("truncated", "cut_clean"):
-            self._send_stream(completion_for(prompt, response_format), cut=action)
+            self._send_stream(text, cut=action)
             return
-        payload = completion_payload(prompt, response_format)
+        payload = completion_payload(prompt, response_format, text)
         if action == "truncated":
             self._send(200, payload[: len(payload) // 2], length=len(payload))
             self.close_connection = True
@@ -262,7 +271,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             if stream:
-                self._send_stream(completion_for(prompt, response_format))
+                self._send_stream(text)
             else:
                 self._send(200, payload)
             with server.lock:

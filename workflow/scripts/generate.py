@@ -1,6 +1,4 @@
-import contextlib
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -12,11 +10,10 @@ from shoplora.generation.client import (
     final_records,
     read_cache,
 )
-from shoplora.generation.local_server import Endpoint, local_model_server
+from shoplora.generation.endpoint import provider_endpoint
 from shoplora.generation.modes import run_with_fallback
 from shoplora.generation.prompts import build_requests
 from shoplora.io.atomic import write_json, write_jsonl
-from shoplora.io.model_meta import model_identity, read_model_meta
 from shoplora.io.smk import send_stderr_to_log
 from shoplora.tasks.records import load_tasks
 
@@ -28,14 +25,6 @@ provider = {
 }
 seeds = load_tasks(snakemake.input.seeds, "seed")
 templates = {Path(path).stem: Path(path).read_text() for path in snakemake.input.prompt_templates}
-# Who answers is part of every request id: a changed endpoint or base model is never served
-# from the cache of the old one.
-answerer = model_identity(snakemake.input.model) if provider["kind"] == "local" else provider["base_url"]
-
-
-def requests_for(mode):
-    return build_requests(provider, seeds, templates, seed_rng=snakemake.params.seed, answerer=answerer, mode=mode)
-
 
 # The cache outlives the rule's output (Snakemake deletes outputs before a rerun), so a
 # rerun never pays twice for a response it already has.
@@ -43,26 +32,15 @@ out_dir = Path(snakemake.output.raw).parent
 cache = out_dir / "cache" / "responses.jsonl"
 cache.parent.mkdir(parents=True, exist_ok=True)
 
-if provider["kind"] == "local":
-    server = local_model_server(
-        snakemake.input.model,
-        read_model_meta(snakemake.input.model)["template"],
-        workdir=out_dir / "cache",
-        log=log,
-        # Every request in flight is decoded at once (continuous batching): one slot each.
-        extra={"max_batch": provider["max_concurrency"]},
-    )
-else:
-    server = contextlib.nullcontext(Endpoint(provider["base_url"]))
-# Read inside the script, never passed through params, config or logs.
-api_key = os.environ.get(provider["api_key_env"]) if provider["api_key_env"] else None
-
 try:
-    with server as endpoint:
-        provider["base_url"] = endpoint.url
-        # The local server's per-run token, or the provider's own key.
-        key = endpoint.token or api_key
-        mode, requests, stats = run_with_fallback(provider, requests_for, cache, api_key=key, log=log)
+    with provider_endpoint(provider, snakemake.input.model, out_dir / "cache", log) as live:
+
+        def requests_for(mode):
+            return build_requests(
+                live.provider, seeds, templates, seed_rng=snakemake.params.seed, answerer=live.answerer, mode=mode
+            )
+
+        mode, requests, stats = run_with_fallback(live.provider, requests_for, cache, api_key=live.api_key, log=log)
 except (FatalProviderError, Interrupted) as err:
     print(f"generate: {err}\n{json.dumps(err.stats)}", file=sys.stderr)
     sys.exit(f"generate: {err}")

@@ -234,7 +234,9 @@ class _Session:
     async def _attempt(self, client, body, request):
         """One try; `body` is the encoded JSON (encoded once for all retries).
         Returns (response, completion or None, error body text)."""
-        estimate = estimate_tokens(request["messages"], self.max_tokens)
+        estimate = estimate_tokens(
+            request["messages"], request.get("own_sampling", {}).get("max_tokens", self.max_tokens)
+        )
         await self.requests_bucket.acquire(1)
         await self.tokens_bucket.acquire(estimate)
         used = estimate
@@ -261,6 +263,8 @@ class _Session:
     async def run_one(self, client, request):
         provider = self.provider
         sampling = provider["sampling"]
+        # A request may carry its own sampling keys (a verifier's per-type answer length).
+        sampling = {**sampling, **request.get("own_sampling", {})}
         payload = {"model": provider["model"], "messages": request["messages"], **sampling}
         if provider["stream"]:
             payload.update(stream=True, stream_options={"include_usage": True})

@@ -101,6 +101,12 @@ class TaskTypeSpec:
         return (self.check_truth or self.check_answer)(truth, options)
 
     @property
+    def checkable(self):
+        """An answer a metric compares exactly (not free text): the quality gate has such a task
+        answered blind and scores the answers against the task's own."""
+        return self.answer != STRING
+
+    @property
     def fallback_answer(self):
         return FALLBACK_ANSWER[self.answer]
 

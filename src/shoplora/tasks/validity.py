@@ -19,7 +19,8 @@ def _missing(value):
     return isinstance(value, str) and not _CONTROL.sub("", value).strip()
 
 
-def _option_numbers(prompt):
+def option_numbers(prompt):
+    """The option numbers a prompt lists, one per `N. ...` line."""
     return [int(n) for n in _OPTION_LINE.findall(prompt or "")]
 
 
@@ -59,7 +60,7 @@ def invalid_reason(rec, generated=False):
     form = task_spec.answer if generated else task_spec.truth_form
     if not _has_answer_form(answer, form):
         return "invalid:output_type"
-    options = _option_numbers(rec["input_field"])
+    options = option_numbers(rec["input_field"])
     if form == INTEGER and options and answer not in options:
         return "invalid:answer_not_an_option"
     if form == INTEGER_LIST and options and any(x not in options for x in answer):
@@ -108,7 +109,7 @@ def eval_row_problem(rec):
         return f"field 'output_field' is {answer!r}, but a {task_type} answer must be {FORM_WORDS[form]}"
     if isinstance(answer, list) and not answer and form in (INTEGER_LIST, RELEVANCE):
         return f"field 'output_field' is [], but a {task_type} answer must not be empty"
-    options = _option_numbers(rec.get("input_field"))
+    options = option_numbers(rec.get("input_field"))
     if options and form == INTEGER and answer not in options:
         return f"field 'output_field' is {answer}, which is not one of the options {options}"
     reason = task_spec.check_truth(answer, options) if task_spec.check_truth else None
