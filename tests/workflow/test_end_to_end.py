@@ -62,10 +62,25 @@ def test_every_stage_left_its_outputs(finished_run):
     generated_in = curation["per_source"]["generated:local"]["rows_in"]
     assert generated_in == sum(c["valid"] for c in funnel.values())
     for counts in funnel.values():
-        assert counts["valid"] == counts["kept"] + sum(counts["curation_drops"].values())
+        gate = counts["gate"]  # the quality gate, in flag mode on the default: it drops nothing
+        assert counts["valid"] == gate["kept"] + sum(gate["dropped_by_reason"].values()) == gate["kept"]
+        assert gate["kept"] == counts["kept"] + sum(counts["curation_drops"].values())
         assert counts["read"] == counts["valid"] + sum(
             n for reason, n in counts["parse_failures"].items() if reason not in RESPONSE_REASONS
         )
+    # Every generated task has the gate's verdicts, from real requests to the local server.
+    generated = read_jsonl(r / "generated/local/tasks.jsonl")
+    verdicts = read_jsonl(r / "verified/local/verdicts.jsonl")
+    assert [v["id"] for v in verdicts] == [t["id"] for t in generated]
+    assert len(pd.read_csv(r / "verified/local/verdicts.csv")) == len(generated)
+    for verdict in verdicts:
+        assert (verdict["judge"] is None) != (verdict["judge_error"] is None)
+        if verdict["task_type"] != "generation":
+            assert len(verdict["answers"]) + verdict["answers_failed"] == 3
+    assert sum(v["judge"] is not None for v in verdicts) >= len(verdicts) // 2
+    sheet = pd.read_csv(r / "review/sheet.csv", keep_default_na=False)
+    assert set(sheet["id"]) <= {v["id"] for v in verdicts} and (sheet["human_verdict"] == "").all()
+    assert sheet.groupby("task_type").size().max() <= 10
     datasets = json.loads((r / "datasets/summary.json").read_text())["total"]
     assert datasets["rows_in"] == curation["total"]["kept"] == datasets["kept"] + datasets["dropped"]
     sft = pd.read_parquet(r / "datasets/sft_train.parquet")
@@ -109,6 +124,12 @@ TUNING_CHANGES = {
 }
 
 
+# verify.providers share generation.providers' definition (one $defs entry), so they have the
+# same tuning keys; the finished run has no verify-only provider to change them on.
+PROVIDER_TUNING = {path[3:] for path in TUNING_CHANGES if path[:2] == ("generation", "providers")}
+GATE_PROVIDER_TUNING = {("verify", "providers", "*", *key) for key in PROVIDER_TUNING}
+
+
 def plan_with(finished_run, tmp_path, path, value):
     """The dry run's jobs with one key changed: a second config file on top of the run's own
     (Snakemake merges them; `--config` would turn nested numbers into strings)."""
@@ -130,7 +151,7 @@ def test_a_tuning_key_change_reruns_no_job(finished_run, tmp_path):
     run, changing any of them plans no job (a cluster does not re-train for a timeout)."""
     from shoplora.config.schema import tuning_keys
 
-    assert set(tuning_keys()) == set(TUNING_CHANGES), "give each tuning key a new value here"
+    assert set(tuning_keys()) == set(TUNING_CHANGES) | GATE_PROVIDER_TUNING, "give each tuning key a new value here"
     for path, value in TUNING_CHANGES.items():
         nothing, jobs = plan_with(finished_run, tmp_path, path, value)
         assert nothing, (path, jobs)
@@ -164,7 +185,16 @@ def test_dedup_threshold_change_reruns_curation_but_never_generation(finished_ru
 def test_snakemake_report_contains_table_and_plots(finished_run):
     run_snakemake(finished_run, "--report", "report.html")
     html = (finished_run / "report.html").read_text(errors="replace")
-    for name in ("summary.md", "loss_sft.png", "scores.png", "curation_report.json", "sweep.md", "sweep.png"):
+    for name in (
+        "summary.md",
+        "loss_sft.png",
+        "scores.png",
+        "curation_report.json",
+        "sweep.md",
+        "sweep.png",
+        "verdicts.csv",
+        "review.html",
+    ):
         assert name in html
 
 

@@ -31,11 +31,12 @@ CPU_RULES = {
     "build_pt_corpus",
     "prepare_base_model",
     "generate",
+    "verify",
     "curate_sft",
     "build_datasets",
 }
 # Seconds of work each: they run where Snakemake runs, never as an sbatch job.
-LOCAL_RULES = {"parse_generated", "select_checkpoint", "evaluate", "metrics_table", "report"}
+LOCAL_RULES = {"parse_generated", "review_sheet", "select_checkpoint", "evaluate", "metrics_table", "report"}
 pytestmark = pytest.mark.slow
 
 

@@ -16,6 +16,8 @@ RULES = [
     "build_pt_corpus",
     "generate",
     "parse_generated",
+    "verify",
+    "review_sheet",
     "curate_sft",
     "build_datasets",
     "train_pt",

@@ -13,11 +13,13 @@ from shoplora.io.paths import matching_files
 from shoplora.runtime.device import limit_local_gpu_jobs
 from shoplora.tasks.records import TaskFormatError, load_tasks
 from shoplora.training.checkpoints import planned_steps
+from shoplora.verification.plan import gate_providers
+from shoplora.verification.plan import plan_problems as gate_plan_problems
 
 # Validates and fills in the schema's defaults, the one place they live.
 try:
     check_config(config)
-    problems = plan_problems(config, load_tasks(config["seed_tasks"], "seed"))
+    problems = plan_problems(config, load_tasks(config["seed_tasks"], "seed")) + gate_plan_problems(config)
 except (ConfigError, TaskFormatError) as err:
     raise WorkflowError(str(err))
 if problems:
@@ -44,6 +46,7 @@ if isinstance(SWEEP, list) and PLANNED_STEPS is not None and set(SWEEP) - set(PL
 # queueing an sbatch job (and a node's minimum reservation) for each.
 CHEAP_RULES = [
     "parse_generated",
+    "review_sheet",
     "sft_checkpoints",
     "select_checkpoint",
     "select_ablation_checkpoint",
@@ -61,7 +64,7 @@ workflow.localrules(*CHEAP_RULES)
 limit_local_gpu_jobs(workflow)
 
 # Rules that reach the internet; on clusters with offline compute nodes they stay on the submit host.
-NETWORK_RULES = ["fetch_corpus_source", "download_task_set", "prepare_base_model", "generate", "release"]
+NETWORK_RULES = ["fetch_corpus_source", "download_task_set", "prepare_base_model", "generate", "verify", "release"]
 if config["cluster"]["network_rules_on_submit_host"]:
     workflow.localrules(*NETWORK_RULES)
 
@@ -147,14 +150,40 @@ def model_dir(wildcards):
     return f"results/ablations/{wildcards.model.removeprefix(model_name(''))}/model"
 
 
+GATE = config["verify"]["enabled"] and bool(PROVIDERS)
+
+
 def generated_inputs(curate_section):
-    """The generated tasks and parse summaries that curation reads (none with generated_tasks false)."""
+    """The generated tasks and summaries that curation reads (none with generated_tasks false):
+    the tasks the quality gate kept when it is enabled, else the parsed ones."""
     if not curate_section["generated_tasks"]:
-        return {"generated": [], "parse_summaries": []}
+        return {"generated": [], "parse_summaries": [], "gate_summaries": []}
+    stage = "verified" if GATE else "generated"
     return {
-        "generated": expand("results/generated/{provider}/tasks.jsonl", provider=PROVIDERS),
+        "generated": expand("results/{stage}/{provider}/tasks.jsonl", stage=stage, provider=PROVIDERS),
         "parse_summaries": expand("results/generated/{provider}/parse_summary.json", provider=PROVIDERS),
+        "gate_summaries": expand("results/verified/{provider}/summary.json", provider=PROVIDERS) if GATE else [],
     }
+
+
+def gate_provider_results(wildcards):
+    """The gate providers' keys that change what verify writes (tuning keys re-run nothing)."""
+    return {role: results_only(p, "generation", "providers", "*") for role, p in gate_providers(config).items()}
+
+
+def gate_model_if_needed(wildcards):
+    local = any(p["kind"] == "local" for p in gate_providers(config).values())
+    return "results/model/base" if local else []
+
+
+def judge_prompt_files(wildcards):
+    mix = config["generation"]["providers"][wildcards.provider]["task_mix"]
+    folder = config["verify"]["judge_prompts"]
+    return [f"{folder}/{task_type}.txt" for task_type, weight in mix.items() if weight > 0]
+
+
+def review_verdicts_file(wildcards):
+    return config["review"]["verdicts"] or []
 
 
 def ablation_generated_inputs(wildcards):
@@ -250,6 +279,7 @@ def all_outputs():
             "results/report/loss_sft.png",
             "results/report/scores.png",
         ]
+        + (["results/review/sheet.csv"] if GATE else [])
         + (SWEEP_OUTPUTS if SWEEP != "selected" else [])
         + (ABLATION_OUTPUTS if ABLATIONS else [])
     )

@@ -22,12 +22,12 @@ task_sets = [read_records(p) for p in snakemake.input.task_sets]
 generated = [read_records(p) for p in snakemake.input.generated]
 eval_tasks = [t for p in snakemake.input.eval_sets for t in load_tasks(p, f"eval:{Path(p).stem}")]
 # The whole section: params.curate holds only the keys that change results (the rerun trigger).
-# The whole section: params.curate holds only the keys that change results (the rerun trigger).
 variant = getattr(snakemake.params, "variant", None)
 cfg = variant_sections(snakemake.config, variant)["curate"] if variant else snakemake.config["curate"]
 kept, dropped, report = curate([seeds, *task_sets, *generated], eval_tasks, cfg)
 parse_summaries = {Path(p).parent.name: json.loads(Path(p).read_text()) for p in snakemake.input.parse_summaries}
-report["generated"] = generation_funnel(parse_summaries, generated, kept, dropped)
+gate_summaries = {Path(p).parent.name: json.loads(Path(p).read_text()) for p in snakemake.input.gate_summaries}
+report["generated"] = generation_funnel(parse_summaries, generated, kept, dropped, gate_summaries or None)
 print(json.dumps(report["total"]), file=sys.stderr)
 for provider, per_type in report["generated"].items():
     for task_type, counts in per_type.items():

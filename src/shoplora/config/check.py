@@ -58,6 +58,7 @@ def missing_files(config, base_dir="."):
     for name, provider in config["generation"]["providers"].items():
         if provider["kind"] == "openai" and not provider["base_url"]:
             problems.append(f"config key generation.providers.{name}.base_url: required for kind openai")
+    problems += gate_problems(config, base)
     known = llamafactory_templates()
     template = config["base_model"]["template"]
     if known is not None and template not in known:
@@ -75,6 +76,46 @@ def missing_files(config, base_dir="."):
             "config key curate.tokenizer: 'unicode' needs curate.scorer 'rouge-score' "
             "(the rouge package splits on spaces)"
         )
+    return problems
+
+
+def gate_problems(config, base):
+    """The quality gate's keys: providers that exist, a judge prompt per generated type, a
+    verdict file that exists and lives outside results/ (the sheet there is rewritten)."""
+    gate, providers = config["verify"], config["generation"]["providers"]
+    if not gate["enabled"] or not providers:
+        return []
+    known = [*providers, *gate["providers"]]
+    problems = [
+        f"config key verify.providers.{name}: the name is taken by generation.providers.{name}"
+        for name in gate["providers"]
+        if name in providers
+    ]
+    problems += [
+        f"config key verify.{role}: no provider {gate[role]!r} in generation.providers or verify.providers "
+        f"({', '.join(known)})"
+        for role in ("verifier", "judge")
+        if gate[role] is not None and gate[role] not in known
+    ]
+    problems += [
+        f"config key verify.providers.{name}.base_url: required for kind openai"
+        for name, provider in gate["providers"].items()
+        if provider["kind"] == "openai" and not provider["base_url"]
+    ]
+    types = sorted({t for p in providers.values() for t, weight in p["task_mix"].items() if weight > 0})
+    for task_type in types:
+        path = f"{gate['judge_prompts']}/{task_type}.txt"
+        if not (base / path).is_file():
+            problems.append(f"config key verify.judge_prompts: file not found: {path} (a judge prompt per task type)")
+    verdicts = config["review"]["verdicts"]
+    if verdicts:
+        if not (base / verdicts).is_file():
+            problems.append(f"config key review.verdicts: file not found: {verdicts}")
+        elif Path(verdicts).parts[:1] == ("results",):
+            problems.append(
+                "config key review.verdicts: a file under results/ is rewritten by the next run; "
+                "copy the filled sheet elsewhere (e.g. config/review_verdicts.csv) and point here"
+            )
     return problems
 
 
