@@ -58,11 +58,21 @@ def test_fake_key_is_nowhere_in_what_the_run_wrote(tmp_path, monkeypatch):
         workdir = make_workdir(tmp_path)
         config_path = workdir / "config" / "config.yaml"
         config = yaml.safe_load(config_path.read_text())
-        config["generation"]["providers"] = {"hosted": hosted(good.base_url), "denied": hosted(bad.base_url)}
+        # Generation tasks: what the fake server's JSON answers are parts of.
+        config["generation"]["providers"] = {
+            "hosted": hosted(good.base_url, task_mix={"generation": 1}),
+            "denied": hosted(bad.base_url),
+        }
+        config["verify"] = {"verifier": "hosted", "judge": "hosted"}
         config_path.write_text(yaml.safe_dump(config))
         monkeypatch.setenv("SHOPLORA_FAKE_KEY", KEY)
 
-        ok = run_snakemake(workdir, "--cores", "2", "results/generated/hosted/tasks.jsonl")
+        # The quality gate asks the same provider; a judge that echoes the key in its answer
+        # (as some gateways echo a request) must not get it into a verdict.
+        good.responder = lambda body: (
+            f"verdict for {KEY}" if "Given answer" in body["messages"][-1]["content"] else None
+        )
+        ok = run_snakemake(workdir, "--cores", "2", "results/verified/hosted/tasks.jsonl")
         denied = run_snakemake(workdir, "--cores", "2", "results/generated/denied/raw.jsonl", check=False)
     finally:
         good.shutdown()
@@ -75,6 +85,8 @@ def test_fake_key_is_nowhere_in_what_the_run_wrote(tmp_path, monkeypatch):
     summary = yaml.safe_load((workdir / "results/generated/hosted/summary.json").read_text())
     assert summary["success"] == 3 and summary["retries"] == 1 and summary["cost"] > 0
     assert "hosted" in (workdir / "logs/generate/hosted.log").read_text()
+    verdicts = [yaml.safe_load(line) for line in (workdir / "results/verified/hosted/verdicts.jsonl").open()]
+    assert verdicts and all(v["judge_error"] == "judge_not_json" for v in verdicts)
     for text in (ok.stdout, ok.stderr, denied.stdout, denied.stderr):
         assert KEY not in text
     assert files_containing(workdir, KEY) == []
