@@ -78,7 +78,8 @@ def profile_for_this_machine(tmp_path):
         resources.update(mem_mb=3000, runtime=30)
         if "cpus_per_gpu" in resources:
             resources["cpus_per_gpu"] = 1
-    profile["set-resources"]["generate"]["cpus_per_task"] = 2  # its 8 threads would not fit
+    for rule in ("generate", "verify"):  # their 8 threads would not fit
+        profile["set-resources"][rule]["cpus_per_task"] = 2
     profile.update(
         {
             "slurm-no-account": True,
