@@ -47,6 +47,15 @@ def test_pt_stage_can_be_switched_off(tmp_path):
     assert "train_pt" not in jobs and "train_sft" in jobs
 
 
+def test_the_quality_gate_can_be_switched_off(tmp_path):
+    proc = run_snakemake(make_workdir(tmp_path, {"verify": {"enabled": False}}), "-n")
+    jobs = planned_jobs(proc.stdout)
+    assert "verify" not in jobs and "review_sheet" not in jobs
+    # Curation then reads the parsed tasks straight from parse_generated.
+    block = rule_block(proc.stdout, "curate_sft")
+    assert "results/generated/local/tasks.jsonl" in block and "results/verified/" not in block, block
+
+
 def test_lint_is_clean():
     proc = subprocess.run([str(BIN / "snakemake"), "--lint"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
